@@ -1,0 +1,42 @@
+"""List the paragraphs whose two independent annotations differ, for adjudication.
+
+Writes ``batches/adjudicate.jsonl``: id, text and both readings (labels A and B) of every
+paragraph annotated twice whose topic set or stance differs.
+
+    python scripts/disagreements.py data/annotation
+"""
+import argparse
+import json
+from pathlib import Path
+
+
+def load(files):
+    out = {}
+    for f in files:
+        for line in open(f, encoding="utf-8"):
+            r = json.loads(line)
+            out[r["id"]] = r
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("annotation_dir")
+    args = p.parse_args()
+    root = Path(args.annotation_dir)
+    first = load(sorted((root / "annotated").glob("primary-*.jsonl")))
+    second = load(sorted((root / "annotated").glob("second-*.jsonl")))
+    rows = []
+    for rid, b in sorted(second.items()):
+        a = first[rid]
+        if a["topics"] != b["topics"] or a["stance"] != b["stance"]:
+            rows.append({"id": rid, "text": a["text"], "reading_A": {"topics": a["topics"], "stance": a["stance"]},
+                         "reading_B": {"topics": b["topics"], "stance": b["stance"]}})
+    with open(root / "batches" / "adjudicate.jsonl", "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    print(f"{len(rows)} of {len(second)} doubly annotated paragraphs differ")
+
+
+if __name__ == "__main__":
+    main()
