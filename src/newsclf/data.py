@@ -1,0 +1,184 @@
+"""Reading labelled records (LABELS.md format) and unlabelled texts, with errors that name the place.
+
+Labelled files are JSONL or CSV with the fields ``id``, ``text``, ``topics`` and ``stance``
+(any other field, such as ``dataset`` or ``doc_id``, is kept). In CSV, ``topics`` is a
+JSON list or the names joined by ``|`` (empty for none). Every malformed line, unknown label
+or missing field raises :class:`DataError` naming file, line and field: no row is dropped.
+"""
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .labels import STANCES, TOPICS, stance_to_index, topics_to_vector
+
+REQUIRED_FIELDS = ("id", "text", "topics", "stance")
+TEXT_FORMATS = (".jsonl", ".json", ".csv", ".tsv", ".txt", ".parquet")
+
+
+class DataError(ValueError):
+    """A data file that breaks the record format; the message names file, line and field."""
+
+    def __init__(self, path, line: int | None, field_name: str | None, problem: str):
+        where = f"{path}" + (f":{line}" if line is not None else "")
+        what = f" field '{field_name}'" if field_name else ""
+        super().__init__(f"{where}:{what} {problem}")
+        self.path, self.line, self.field, self.problem = str(path), line, field_name, problem
+
+
+@dataclass(frozen=True)
+class Record:
+    """One labelled paragraph; ``meta`` keeps any extra fields of the source line."""
+
+    id: str
+    text: str
+    topics: tuple[str, ...]
+    stance: str
+    meta: dict = field(default_factory=dict, compare=False)
+
+
+def read_records(path: str | Path) -> list[Record]:
+    """All labelled records of a JSONL or CSV file, validated line by line."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file not found: {path}")
+    records, seen = [], {}
+    for line, raw in _raw_rows(path):
+        record = _to_record(path, line, raw)
+        if record.id in seen:
+            raise DataError(path, line, "id", f"id {record.id!r} repeats (first at line {seen[record.id]})")
+        seen[record.id] = line
+        records.append(record)
+    if not records:
+        raise DataError(path, None, None, "no records")
+    return records
+
+
+def _raw_rows(path: Path) -> Iterator[tuple[int, dict]]:
+    suffix = path.suffix.lower()
+    with open(path, encoding="utf-8", newline="") as f:
+        if suffix in (".jsonl", ".json"):
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as e:
+                    raise DataError(path, n, None, f"not valid JSON ({e.msg} at column {e.colno})") from None
+                if not isinstance(row, dict):
+                    raise DataError(path, n, None, f"expected a JSON object, got {type(row).__name__}")
+                yield n, row
+        elif suffix in (".csv", ".tsv"):
+            reader = csv.DictReader(f, delimiter="\t" if suffix == ".tsv" else ",")
+            for row in reader:
+                if None in row:
+                    raise DataError(path, reader.line_num, None, "more cells than header columns")
+                yield reader.line_num, row
+        else:
+            raise DataError(path, None, None, f"unsupported labelled-data format {suffix!r}; use .jsonl or .csv")
+
+
+def _to_record(path: Path, line: int, row: dict) -> Record:
+    for name in REQUIRED_FIELDS:
+        if name not in row or row[name] is None:
+            raise DataError(path, line, name, "is missing")
+    rid, text, topics, stance = (row[k] for k in REQUIRED_FIELDS)
+    if not isinstance(rid, (str, int)) or str(rid).strip() == "":
+        raise DataError(path, line, "id", f"must be a non-empty string, got {rid!r}")
+    if not isinstance(text, str) or not text.strip():
+        raise DataError(path, line, "text", "must be a non-empty string")
+    if isinstance(topics, str):  # CSV cell
+        topics = _parse_topic_cell(path, line, topics)
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        raise DataError(path, line, "topics", f"must be a list of topic names, got {topics!r}")
+    for t in topics:
+        if t not in TOPICS:
+            raise DataError(path, line, "topics", f"has unknown topic {t!r}; expected names from {list(TOPICS)}")
+    if len(set(topics)) != len(topics):
+        raise DataError(path, line, "topics", f"repeats a topic: {topics}")
+    if stance not in STANCES:
+        raise DataError(path, line, "stance", f"has unknown stance {stance!r}; expected one of {list(STANCES)}")
+    meta = {k: v for k, v in row.items() if k not in REQUIRED_FIELDS}
+    return Record(str(rid), text, tuple(t for t in TOPICS if t in topics), stance, meta)
+
+
+def _parse_topic_cell(path: Path, line: int, cell: str) -> list:
+    cell = cell.strip()
+    if cell.startswith("["):
+        try:
+            return json.loads(cell)
+        except json.JSONDecodeError:
+            raise DataError(path, line, "topics", f"not a valid JSON list: {cell!r}") from None
+    return [t.strip() for t in cell.split("|") if t.strip()]
+
+
+def label_arrays(records: list[Record]) -> tuple[np.ndarray, np.ndarray]:
+    """Multi-hot topic matrix (N x topics) and stance indices (N) of records."""
+    return (np.array([topics_to_vector(r.topics) for r in records], dtype=np.float32).reshape(-1, len(TOPICS)),
+            np.array([stance_to_index(r.stance) for r in records], dtype=np.int64))
+
+
+def write_records(records: list[Record], path: str | Path) -> None:
+    """Write records as JSONL in the LABELS.md format (extra fields after the four required ones)."""
+    with open(path, "w", encoding="utf-8") as f:
+        for r in records:
+            row = {"id": r.id, "text": r.text, "topics": list(r.topics), "stance": r.stance, **r.meta}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+@dataclass(frozen=True)
+class InputRow:
+    """One unlabelled text to classify, with its id and where it came from."""
+
+    id: str
+    text: object  # validated by the classifier, which names index and type
+    line: int
+
+
+def iter_texts(path: str | Path, text_field: str = "text", id_field: str = "id") -> Iterator[InputRow]:
+    """Stream texts from JSONL, CSV/TSV, Parquet or plain text (one paragraph per line).
+
+    Memory stays flat in the file size. A row without the text field raises DataError;
+    rows without an id get ``"<line>"``; blank lines of a .txt file are skipped as separators.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"input file not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".txt":
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if line.strip():
+                    yield InputRow(str(n), line.rstrip("\n"), n)
+        return
+    if suffix == ".parquet":
+        yield from _iter_parquet(path, text_field, id_field)
+        return
+    if suffix not in (".jsonl", ".json", ".csv", ".tsv"):
+        raise DataError(path, None, None, f"unsupported input format {suffix!r}; use one of {list(TEXT_FORMATS)}")
+    for n, row in _raw_rows(path):
+        if text_field not in row:
+            raise DataError(path, n, text_field, "is missing")
+        yield InputRow(str(row.get(id_field, n)), row[text_field], n)
+
+
+def _iter_parquet(path: Path, text_field: str, id_field: str) -> Iterator[InputRow]:
+    import pyarrow.parquet as pq
+
+    pf = pq.ParquetFile(path)
+    names = pf.schema_arrow.names
+    if text_field not in names:
+        raise DataError(path, None, text_field, f"is not a column (columns: {names})")
+    columns = [text_field] + ([id_field] if id_field in names else [])
+    n = 0
+    for batch in pf.iter_batches(columns=columns, batch_size=4096):
+        texts = batch.column(text_field).to_pylist()
+        ids = batch.column(id_field).to_pylist() if id_field in names else [None] * len(texts)
+        for rid, text in zip(ids, texts):
+            n += 1
+            yield InputRow(str(rid if rid is not None else n), text, n)

@@ -1,0 +1,101 @@
+"""Scores for both heads: pure functions of labels and probabilities.
+
+Topics: per-label precision/recall/F1, micro and macro F1, subset accuracy, and ECE over
+every (paragraph, topic) probability. Stance: accuracy, macro F1, per-class scores, the
+confusion matrix, and ECE of the top-class confidence.
+"""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+from .labels import STANCES, TOPICS
+
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
+
+
+def reliability_bins(confidence: np.ndarray, outcome: np.ndarray, n_bins: int = 10) -> list[dict]:
+    """Equal-width bins of predicted probability with their observed frequency and count."""
+    confidence, outcome = np.asarray(confidence, float), np.asarray(outcome, float)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, n_bins - 1)
+    bins = []
+    for b in range(n_bins):
+        mask = which == b
+        n = int(mask.sum())
+        bins.append({"lower": float(edges[b]), "upper": float(edges[b + 1]), "count": n,
+                     "confidence": float(confidence[mask].mean()) if n else None,
+                     "frequency": float(outcome[mask].mean()) if n else None})
+    return bins
+
+
+def expected_calibration_error(confidence: np.ndarray, outcome: np.ndarray, n_bins: int = 10) -> float:
+    """ECE: count-weighted mean |observed frequency - mean confidence| over equal-width bins."""
+    total = len(confidence)
+    if total == 0:
+        return float("nan")
+    return float(sum(b["count"] / total * abs(b["frequency"] - b["confidence"])
+                     for b in reliability_bins(confidence, outcome, n_bins) if b["count"]))
+
+
+def topic_metrics(y_true: np.ndarray, probs: np.ndarray, thresholds) -> dict:
+    """Multi-label scores of topic probabilities (N x topics) cut at per-topic thresholds."""
+    y_true = np.asarray(y_true).astype(int)
+    probs = np.asarray(probs, float)
+    y_pred = (probs >= np.asarray(thresholds)[None, :]).astype(int)
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, average=None, zero_division=0,
+                                                 labels=list(range(len(TOPICS))))
+    per_label = {t: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i]),
+                     "threshold": float(thresholds[i])} for i, t in enumerate(TOPICS)}
+    none_true, none_pred = y_true.sum(1) == 0, y_pred.sum(1) == 0
+    return {
+        "per_label": per_label,
+        "micro_f1": float(f1_score(y_true, y_pred, average="micro", zero_division=0)),
+        "macro_f1": float(f1_score(y_true, y_pred, average="macro", zero_division=0)),
+        "subset_accuracy": float((y_true == y_pred).all(1).mean()),
+        "none_f1": float(f1_score(none_true, none_pred, zero_division=0)),
+        "ece": expected_calibration_error(probs.ravel(), y_true.ravel()),
+        "reliability": reliability_bins(probs.ravel(), y_true.ravel()),
+        "n": int(len(y_true)),
+    }
+
+
+def stance_metrics(y_true: np.ndarray, probs: np.ndarray) -> dict:
+    """Single-label scores of stance probabilities (N x stances)."""
+    y_true = np.asarray(y_true).astype(int)
+    probs = np.asarray(probs, float)
+    y_pred = probs.argmax(1)
+    labels = list(range(len(STANCES)))
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=None, zero_division=0)
+    confidence = probs.max(1)
+    correct = (y_pred == y_true).astype(float)
+    return {
+        "per_label": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+                      for i, c in enumerate(STANCES)},
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
+        "ece": expected_calibration_error(confidence, correct),
+        "reliability": reliability_bins(confidence, correct),
+        "n": int(len(y_true)),
+    }
+
+
+def score_report(topic_true, topic_probs, thresholds, stance_true, stance_probs) -> dict:
+    """Both heads' scores plus ``score``, the mean of topic macro-F1 and stance macro-F1."""
+    topics = topic_metrics(topic_true, topic_probs, thresholds)
+    stance = stance_metrics(stance_true, stance_probs)
+    return {"topics": topics, "stance": stance, "score": (topics["macro_f1"] + stance["macro_f1"]) / 2}
+
+
+def tune_thresholds(y_true: np.ndarray, probs: np.ndarray) -> list[float]:
+    """Per-topic threshold maximising that topic's F1 on a dev set (ties: closest to 0.5)."""
+    y_true = np.asarray(y_true).astype(int)
+    probs = np.asarray(probs, float)
+    best = []
+    for i in range(y_true.shape[1]):
+        scores = [f1_score(y_true[:, i], probs[:, i] >= t, zero_division=0) for t in THRESHOLD_GRID]
+        top = max(scores)
+        candidates = [t for t, s in zip(THRESHOLD_GRID, scores) if s >= top - 1e-12]
+        best.append(float(min(candidates, key=lambda t: abs(t - 0.5))) if top > 0 else 0.5)
+    return best

@@ -1,0 +1,135 @@
+"""The multi-task model: one encoder, a multi-label topic head and a single-label stance head.
+
+Saved and loaded in standard Hugging Face format. The config carries everything needed to
+use the model: label names, per-topic decision thresholds (tuned on dev), preprocessing,
+the base model id, ``max_seq_length`` and the window stride for long paragraphs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
+from transformers.utils import ModelOutput
+
+from .labels import STANCES, TOPICS
+
+
+class NewsClfConfig(PretrainedConfig):
+    """Config of :class:`NewsClfModel`; ``encoder`` is the backbone's own config as a dict."""
+
+    model_type = "newsclf"
+
+    def __init__(self, encoder: dict | None = None, topics=TOPICS, stances=STANCES, topic_thresholds=None,
+                 preprocessing: dict | None = None, base_model: str | None = None, max_seq_length: int = 256,
+                 window_stride: int = 64, classifier_dropout: float = 0.1, topic_loss_weight: float = 1.0,
+                 stance_loss_weight: float = 1.0, topic_pos_weight=None, stance_class_weights=None, **kwargs):
+        super().__init__(**kwargs)
+        self.encoder = dict(encoder or {"model_type": "bert"})
+        self.topics = list(topics)
+        self.stances = list(stances)
+        self.topic_thresholds = list(topic_thresholds) if topic_thresholds is not None else [0.5] * len(self.topics)
+        self.preprocessing = dict(preprocessing or {"kind": "normalize", "model_name": None})
+        self.base_model = base_model
+        self.max_seq_length = max_seq_length
+        self.window_stride = window_stride
+        self.classifier_dropout = classifier_dropout
+        self.topic_loss_weight = topic_loss_weight
+        self.stance_loss_weight = stance_loss_weight
+        self.topic_pos_weight = list(topic_pos_weight) if topic_pos_weight is not None else None
+        self.stance_class_weights = list(stance_class_weights) if stance_class_weights is not None else None
+        if len(self.topic_thresholds) != len(self.topics):
+            raise ValueError(f"{len(self.topic_thresholds)} topic thresholds for {len(self.topics)} topics")
+
+    @property
+    def hidden_size(self) -> int:
+        return self.encoder_config().hidden_size
+
+    def encoder_config(self) -> PretrainedConfig:
+        return AutoConfig.for_model(**self.encoder)
+
+
+@dataclass
+class NewsClfOutput(ModelOutput):
+    loss: torch.Tensor | None = None
+    topic_logits: torch.Tensor | None = None
+    stance_logits: torch.Tensor | None = None
+
+
+def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Average of the token vectors that the attention mask keeps."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
+class NewsClfModel(PreTrainedModel):
+    """Encoder + mean pooling + topic head (sigmoid per topic) + stance head (softmax)."""
+
+    config_class = NewsClfConfig
+    base_model_prefix = "encoder"
+    supports_gradient_checkpointing = True
+    _supports_sdpa = True
+
+    def __init__(self, config: NewsClfConfig):
+        super().__init__(config)
+        self.encoder = self._drop_pooler(AutoModel.from_config(config.encoder_config()))
+        hidden = self.encoder.config.hidden_size
+        self.dropout = nn.Dropout(config.classifier_dropout)
+        self.topic_head = nn.Linear(hidden, len(config.topics))
+        self.stance_head = nn.Linear(hidden, len(config.stances))
+        self.post_init()
+
+    @staticmethod
+    def _drop_pooler(encoder: nn.Module) -> nn.Module:
+        if getattr(encoder, "pooler", None) is not None:
+            encoder.pooler = None  # mean pooling is used instead; an unused pooler breaks DDP
+        return encoder
+
+    @classmethod
+    def from_encoder(cls, checkpoint: str, **config_kwargs) -> NewsClfModel:
+        """New heads on a pretrained encoder (a local folder or a hub id)."""
+        encoder = cls._drop_pooler(AutoModel.from_pretrained(checkpoint))
+        config = NewsClfConfig(encoder=encoder.config.to_dict(), base_model=checkpoint, **config_kwargs)
+        model = cls(config)
+        model.encoder = encoder
+        return model
+
+    def _init_weights(self, module):
+        if isinstance(module, nn.Linear) and module in (getattr(self, "topic_head", None),
+                                                        getattr(self, "stance_head", None)):
+            nn.init.normal_(module.weight, std=0.02)
+            nn.init.zeros_(module.bias)
+
+    def get_input_embeddings(self):
+        return self.encoder.get_input_embeddings()
+
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, topic_labels=None,
+                stance_labels=None, **kwargs) -> NewsClfOutput:
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if token_type_ids is not None:
+            inputs["token_type_ids"] = token_type_ids
+        hidden = self.encoder(**inputs).last_hidden_state
+        pooled = self.dropout(mean_pool(hidden, attention_mask))
+        topic_logits = self.topic_head(pooled)
+        stance_logits = self.stance_head(pooled)
+        loss = None
+        if topic_labels is not None and stance_labels is not None:
+            loss = self.loss(topic_logits, stance_logits, topic_labels, stance_labels)
+        return NewsClfOutput(loss=loss, topic_logits=topic_logits, stance_logits=stance_logits)
+
+    def loss(self, topic_logits, stance_logits, topic_labels, stance_labels) -> torch.Tensor:
+        """Weighted sum of the topic BCE (with ``topic_pos_weight``) and the stance CE (class weights)."""
+        cfg, device = self.config, topic_logits.device
+        pos_weight = torch.tensor(cfg.topic_pos_weight, dtype=torch.float32, device=device) if cfg.topic_pos_weight else None
+        class_weight = torch.tensor(cfg.stance_class_weights, dtype=torch.float32, device=device) if cfg.stance_class_weights else None
+        topic = nn.functional.binary_cross_entropy_with_logits(
+            topic_logits.float(), topic_labels.float(), pos_weight=pos_weight)
+        stance = nn.functional.cross_entropy(stance_logits.float(), stance_labels.long(), weight=class_weight)
+        return cfg.topic_loss_weight * topic + cfg.stance_loss_weight * stance
+
+
+AutoConfig.register(NewsClfConfig.model_type, NewsClfConfig, exist_ok=True)
+AutoModel.register(NewsClfConfig, NewsClfModel, exist_ok=True)

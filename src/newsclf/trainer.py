@@ -1,0 +1,173 @@
+"""Fine-tuning from a validated config, on Hugging Face's Trainer (so CPU, one GPU, or several
+GPUs under ``accelerate launch`` run the same config).
+
+Each epoch is evaluated on dev and checkpointed; the best checkpoint by the config's
+``select_metric`` is kept and restored at the end; ``resume=True`` continues an interrupted
+run from its last checkpoint (optimizer, scheduler and RNG states included). After training,
+per-topic thresholds are tuned on dev and the final model is saved to ``<output.dir>/model``.
+Training windows are truncated to ``max_length`` tokens (paragraphs in the data are shorter);
+inference covers longer paragraphs whole with overlapping windows.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from datasets import Dataset
+from transformers import (AutoTokenizer, DataCollatorWithPadding, EarlyStoppingCallback, Trainer,
+                          TrainerCallback, TrainingArguments, set_seed)
+from transformers.trainer_utils import get_last_checkpoint
+
+from .backbones import resolve_checkpoint
+from .data import Record, label_arrays, read_records
+from .labels import STANCES, TOPICS, stance_to_index, topics_to_vector
+from .metrics import score_report, tune_thresholds
+from .modeling import NewsClfModel
+from .preprocessing import PreprocessingSpec, preprocessor
+from .training_args import ConfigError, TrainConfig
+
+logger = logging.getLogger(__name__)
+
+
+def class_weights(records: list[Record]) -> tuple[list[float], list[float]]:
+    """Topic ``pos_weight`` (negatives / positives, capped at 10) and inverse-frequency stance weights."""
+    n = len(records)
+    pos = np.array([sum(t in r.topics for r in records) for t in TOPICS], dtype=float)
+    pos_weight = np.clip((n - pos) / np.maximum(pos, 1), 1.0, 10.0)
+    counts = np.array([sum(r.stance == s for r in records) for s in STANCES], dtype=float)
+    stance_weight = n / (len(STANCES) * np.maximum(counts, 1))
+    return pos_weight.round(4).tolist(), stance_weight.round(4).tolist()
+
+
+def encode(records: list[Record], tokenizer, preprocess, max_length: int) -> Dataset:
+    """A datasets.Dataset of token ids and both heads' labels."""
+    enc = tokenizer([preprocess(r.text) for r in records], truncation=True, max_length=max_length)
+    return Dataset.from_dict({
+        "input_ids": enc["input_ids"],
+        "attention_mask": enc["attention_mask"],
+        "topic_labels": [topics_to_vector(r.topics) for r in records],
+        "stance_labels": [stance_to_index(r.stance) for r in records],
+    })
+
+
+def _probabilities(topic_logits, stance_logits):
+    topic = torch.sigmoid(torch.as_tensor(topic_logits, dtype=torch.float32)).numpy()
+    stance = torch.softmax(torch.as_tensor(stance_logits, dtype=torch.float32), -1).numpy()
+    return topic, stance
+
+
+def compute_metrics(eval_pred) -> dict:
+    """Flat dev metrics for the Trainer's log and checkpoint selection (thresholds at 0.5)."""
+    topic_logits, stance_logits = eval_pred.predictions
+    topic_true, stance_true = eval_pred.label_ids
+    topic, stance = _probabilities(topic_logits, stance_logits)
+    report = score_report(topic_true, topic, [0.5] * len(TOPICS), stance_true, stance)
+    return {"score": report["score"], "topic_micro_f1": report["topics"]["micro_f1"],
+            "topic_macro_f1": report["topics"]["macro_f1"], "stance_macro_f1": report["stance"]["macro_f1"],
+            "stance_accuracy": report["stance"]["accuracy"]}
+
+
+class MetricLog(TrainerCallback):
+    """Appends each epoch's dev metrics and training loss to ``metrics.jsonl``."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if state.is_world_process_zero and metrics:
+            train_loss = next((h["loss"] for h in reversed(state.log_history) if "loss" in h), None)
+            row = {"epoch": round(state.epoch or 0, 3), "step": state.global_step, "train_loss": train_loss,
+                   **{k: v for k, v in metrics.items() if isinstance(v, (int, float))}}
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(json.dumps(row) + "\n")
+
+
+def build_model(cfg: TrainConfig, train_records: list[Record]):
+    """The model with fresh heads on the configured encoder, and its tokenizer."""
+    checkpoint = resolve_checkpoint(cfg.model.checkpoint)
+    spec = (PreprocessingSpec.for_checkpoint(cfg.model.checkpoint) if cfg.model.preprocessing == "auto"
+            else PreprocessingSpec(cfg.model.preprocessing,
+                                   "bert-base-arabertv02" if cfg.model.preprocessing == "arabert" else None))
+    pos_weight, stance_weight = class_weights(train_records) if cfg.training.class_weights else (None, None)
+    model = NewsClfModel.from_encoder(
+        checkpoint, preprocessing=spec.to_dict(), max_seq_length=cfg.model.max_length,
+        window_stride=cfg.model.window_stride, classifier_dropout=cfg.model.classifier_dropout,
+        topic_loss_weight=cfg.training.topic_loss_weight, stance_loss_weight=cfg.training.stance_loss_weight,
+        topic_pos_weight=pos_weight, stance_class_weights=stance_weight)
+    model.config.base_model = cfg.model.checkpoint
+    if cfg.model.freeze_embeddings:
+        model.get_input_embeddings().weight.requires_grad_(False)
+    if cfg.model.freeze_layers:
+        layers = model.encoder.encoder.layer
+        if cfg.model.freeze_layers > len(layers):
+            raise ConfigError(f"model.freeze_layers is {cfg.model.freeze_layers}; the encoder has {len(layers)} layers")
+        for module in [model.encoder.embeddings, *layers[:cfg.model.freeze_layers]]:
+            module.requires_grad_(False)
+    if cfg.model.lora is not None:
+        from peft import LoraConfig, get_peft_model
+
+        lora = cfg.model.lora
+        model = get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                                 target_modules=lora.target_modules,
+                                                 modules_to_save=["topic_head", "stance_head"]))
+    return model, AutoTokenizer.from_pretrained(checkpoint)
+
+
+def train(cfg: TrainConfig, resume: bool = False, callbacks: list | None = None) -> Path:
+    """Train, select on dev, tune thresholds, save; returns the saved model's folder."""
+    out = Path(cfg.output.dir)
+    ckpt_dir = out / "checkpoints"
+    last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
+    if resume and last is None:
+        raise ConfigError(f"--resume: no checkpoint to resume from in {ckpt_dir}")
+    if not resume and last is not None:
+        raise ConfigError(f"{ckpt_dir} already holds checkpoints: pass --resume to continue that run, "
+                          "or set another output.dir")
+    set_seed(cfg.training.seed)
+    train_records, dev_records = read_records(cfg.data.train), read_records(cfg.data.dev)
+    model, tokenizer = build_model(cfg, train_records)
+    preprocess = preprocessor(PreprocessingSpec(**_base(model).config.preprocessing))
+    train_set = encode(train_records, tokenizer, preprocess, cfg.model.max_length)
+    dev_set = encode(dev_records, tokenizer, preprocess, cfg.model.max_length)
+    t = cfg.training
+    args = TrainingArguments(
+        output_dir=str(ckpt_dir), num_train_epochs=t.epochs, learning_rate=t.learning_rate,
+        per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.eval_batch_size,
+        warmup_steps=t.warmup_ratio, weight_decay=t.weight_decay,
+        gradient_accumulation_steps=t.gradient_accumulation_steps, max_grad_norm=t.max_grad_norm, seed=t.seed,
+        bf16=t.mixed_precision == "bf16", fp16=t.mixed_precision == "fp16",
+        eval_strategy="epoch", save_strategy="epoch", logging_strategy="epoch",
+        load_best_model_at_end=True, metric_for_best_model=t.select_metric, greater_is_better=True,
+        save_total_limit=cfg.output.save_total_limit, label_names=["topic_labels", "stance_labels"],
+        report_to="none", disable_tqdm=False, dataloader_num_workers=t.dataloader_num_workers, train_sampling_strategy="group_by_length",
+        use_cpu=not torch.cuda.is_available())
+    out.mkdir(parents=True, exist_ok=True)
+    trainer_callbacks = [MetricLog(out / "metrics.jsonl"), *(callbacks or [])]
+    if t.early_stopping_patience:
+        trainer_callbacks.append(EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience))
+    trainer = Trainer(model=model, args=args, train_dataset=train_set, eval_dataset=dev_set,
+                      data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics,
+                      callbacks=trainer_callbacks)
+    trainer.train(resume_from_checkpoint=last if resume else None)
+    if not trainer.is_world_process_zero():
+        return out / "model"
+    model = trainer.model.merge_and_unload() if cfg.model.lora is not None else trainer.model
+    pred = trainer.predict(dev_set)
+    topic_probs, _ = _probabilities(*pred.predictions)
+    model.config.topic_thresholds = tune_thresholds(label_arrays(dev_records)[0], topic_probs)
+    final = out / "model"
+    if final.exists():
+        shutil.rmtree(final)
+    model.save_pretrained(final)
+    tokenizer.save_pretrained(final)
+    (out / "config.json").write_text(cfg.model_dump_json(indent=2), encoding="utf-8")
+    logger.info("saved model to %s (best checkpoint %s)", final, trainer.state.best_model_checkpoint)
+    return final
+
+
+def _base(model):
+    return model.get_base_model() if hasattr(model, "get_base_model") else model

@@ -1,0 +1,95 @@
+import json
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from newsclf.data import DataError, iter_texts, label_arrays, read_records, write_records
+
+GOOD = {"id": "a-p00", "text": "نص الخبر", "topics": ["military"], "stance": "neutral", "doc_id": "a"}
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r, ensure_ascii=False)) + "\n" for r in rows),
+                    encoding="utf-8")
+    return path
+
+
+def test_reads_records_and_keeps_extra_fields(tmp_path):
+    rows = [GOOD, {**GOOD, "id": "a-p01", "topics": ["displacement", "diplomatic"], "stance": "pro_opposition"}]
+    records = read_records(write_jsonl(tmp_path / "d.jsonl", rows))
+    assert [r.id for r in records] == ["a-p00", "a-p01"]
+    assert records[1].topics == ("diplomatic", "displacement")  # put in label order
+    assert records[0].meta == {"doc_id": "a"}
+    topics, stance = label_arrays(records)
+    assert topics.tolist() == [[1, 0, 0, 0], [0, 0, 1, 1]] and stance.tolist() == [2, 1]
+
+
+@pytest.mark.parametrize("bad, field, message", [
+    ("{not json", None, "not valid JSON"),
+    ({**GOOD, "topics": ["sport"]}, "topics", "unknown topic 'sport'"),
+    ({**GOOD, "stance": "pro_rebels"}, "stance", "unknown stance 'pro_rebels'"),
+    ({k: v for k, v in GOOD.items() if k != "stance"}, "stance", "is missing"),
+    ({**GOOD, "text": "   "}, "text", "non-empty"),
+    ({**GOOD, "topics": "military"}, None, None),  # a bare string in JSON is read like a CSV cell
+    ([1, 2], None, "expected a JSON object"),
+])
+def test_bad_lines_name_file_line_and_field(tmp_path, bad, field, message):
+    path = write_jsonl(tmp_path / "d.jsonl", [{**GOOD, "id": "ok"}, bad])
+    if message is None:
+        assert read_records(path)[1].topics == ("military",)
+        return
+    with pytest.raises(DataError) as err:
+        read_records(path)
+    assert err.value.line == 2 and err.value.path == str(path) and err.value.field == field
+    assert f"{path}:2:" in str(err.value) and message in str(err.value)
+
+
+def test_repeated_id_and_empty_file_are_errors(tmp_path):
+    with pytest.raises(DataError, match="repeats"):
+        read_records(write_jsonl(tmp_path / "d.jsonl", [GOOD, GOOD]))
+    (tmp_path / "e.jsonl").write_text("\n")
+    with pytest.raises(DataError, match="no records"):
+        read_records(tmp_path / "e.jsonl")
+    with pytest.raises(FileNotFoundError):
+        read_records(tmp_path / "missing.jsonl")
+
+
+def test_csv_topics_as_pipes_or_json(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text('id,text,topics,stance\n1,نص,military|humanitarian,neutral\n2,نص,"[""diplomatic""]",neutral\n'
+                    "3,نص,,pro_government\n4,نص,war,neutral\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        read_records(path)
+    assert err.value.line == 5 and err.value.field == "topics"
+    path.write_text("\n".join(path.read_text(encoding="utf-8").splitlines()[:4]) + "\n", encoding="utf-8")
+    assert [r.topics for r in read_records(path)] == [("military", "humanitarian"), ("diplomatic",), ()]
+
+
+def test_write_then_read_round_trips(tmp_path):
+    records = read_records(write_jsonl(tmp_path / "d.jsonl", [GOOD]))
+    write_records(records, tmp_path / "out.jsonl")
+    assert read_records(tmp_path / "out.jsonl") == records
+
+
+def test_iter_texts_reads_every_format(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"id": "x", "text": "أ"}, {"text": "ب"}])
+    (tmp_path / "in.txt").write_text("أ\n\nب\n", encoding="utf-8")
+    (tmp_path / "in.csv").write_text("id,text\nx,أ\ny,ب\n", encoding="utf-8")
+    pq.write_table(pa.table({"id": ["x", "y"], "text": ["أ", "ب"]}), tmp_path / "in.parquet")
+    assert [(r.id, r.text) for r in iter_texts(tmp_path / "in.jsonl")] == [("x", "أ"), ("2", "ب")]
+    assert [(r.id, r.text, r.line) for r in iter_texts(tmp_path / "in.txt")] == [("1", "أ", 1), ("3", "ب", 3)]
+    assert [r.text for r in iter_texts(tmp_path / "in.csv")] == ["أ", "ب"]
+    assert [(r.id, r.text) for r in iter_texts(tmp_path / "in.parquet")] == [("x", "أ"), ("y", "ب")]
+
+
+def test_iter_texts_names_missing_text_field(tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", [{"id": "x", "body": "أ"}])
+    with pytest.raises(DataError, match=r"in.jsonl:1: field 'text' is missing"):
+        list(iter_texts(tmp_path / "in.jsonl"))
+    pq.write_table(pa.table({"body": ["أ"]}), tmp_path / "in.parquet")
+    with pytest.raises(DataError, match="field 'text' is not a column"):
+        list(iter_texts(tmp_path / "in.parquet"))
+    with pytest.raises(DataError, match="unsupported input format"):
+        (tmp_path / "in.xml").write_text("<a/>")
+        list(iter_texts(tmp_path / "in.xml"))

@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+
+from newsclf.metrics import expected_calibration_error, score_report, stance_metrics, topic_metrics, tune_thresholds
+
+
+def test_topic_metrics_on_a_hand_computed_case():
+    y = np.array([[1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 0, 0], [0, 0, 1, 1]])
+    p = np.array([[.9, .1, .2, .1], [.6, .3, .1, .1], [.2, .1, .1, .1], [.1, .1, .8, .7]])
+    m = topic_metrics(y, p, [0.5] * 4)
+    assert m["per_label"]["military"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0, "support": 2, "threshold": 0.5}
+    assert m["per_label"]["humanitarian"]["recall"] == 0.0
+    assert m["micro_f1"] == pytest.approx(2 * 4 / (2 * 4 + 0 + 1))  # tp 4, fp 0, fn 1
+    assert m["macro_f1"] == pytest.approx(0.75)
+    assert m["subset_accuracy"] == 0.75 and m["none_f1"] == 1.0
+
+
+def test_stance_metrics_and_confusion_matrix():
+    y = np.array([0, 1, 2, 2])
+    p = np.array([[.8, .1, .1], [.2, .3, .5], [.1, .1, .8], [.3, .3, .4]])
+    m = stance_metrics(y, p)
+    assert m["accuracy"] == 0.75
+    assert m["confusion_matrix"] == [[1, 0, 0], [0, 0, 1], [0, 0, 2]]
+    assert m["per_label"]["pro_opposition"]["f1"] == 0.0
+
+
+def test_ece_is_zero_when_calibrated_and_large_when_not():
+    conf = np.array([0.8] * 10)
+    assert expected_calibration_error(conf, np.array([1] * 8 + [0] * 2)) == pytest.approx(0.0)
+    assert expected_calibration_error(conf, np.zeros(10)) == pytest.approx(0.8)
+
+
+def test_thresholds_are_tuned_per_topic():
+    y = np.array([[1, 0], [1, 0], [0, 1], [0, 0]])
+    p = np.array([[.3, .9], [.35, .2], [.1, .95], [.05, .8]])
+    th = tune_thresholds(y, p)
+    assert 0.1 < th[0] <= 0.3 and 0.9 < th[1] <= 0.95
+    report = score_report(y[:, :1].repeat(4, 1), p[:, :1].repeat(4, 1), [th[0]] * 4, np.array([0, 1, 2, 2]),
+                          np.eye(3)[[0, 1, 2, 2]])
+    assert report["score"] == pytest.approx((1.0 + 1.0) / 2)

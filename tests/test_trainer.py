@@ -1,0 +1,74 @@
+import json
+
+import pytest
+import torch
+from transformers import TrainerCallback
+
+from newsclf.modeling import NewsClfModel
+from newsclf.trainer import class_weights, train
+from newsclf.training_args import ConfigError
+from newsclf.data import read_records
+
+from conftest import DATA
+
+
+def test_training_saves_a_model_with_tuned_thresholds_and_logs(trained_model, tiny_config):
+    model = NewsClfModel.from_pretrained(trained_model)
+    assert all(0.05 <= t <= 0.95 for t in model.config.topic_thresholds)
+    assert model.config.preprocessing == {"kind": "normalize", "model_name": None}
+    assert model.config.max_seq_length == 64 and model.config.topic_pos_weight is not None
+    log = [json.loads(line) for line in open(tiny_config.output.dir / "metrics.jsonl")]
+    assert [round(r["epoch"]) for r in log] == [1, 2]
+    assert {"eval_score", "eval_topic_micro_f1", "eval_stance_macro_f1", "train_loss"} <= set(log[0])
+    assert (trained_model / "tokenizer.json").is_file()
+
+
+def test_class_weights_follow_label_frequencies():
+    pos_weight, stance_weight = class_weights(read_records(DATA / "train.jsonl"))
+    assert len(pos_weight) == 4 and all(1.0 <= w <= 10.0 for w in pos_weight)
+    assert len(stance_weight) == 3 and min(stance_weight) > 0
+
+
+class Crash(TrainerCallback):
+    """Stops the process-equivalent right after the first epoch's checkpoint is written."""
+
+    def on_save(self, args, state, control, **kwargs):
+        raise KeyboardInterrupt("simulated kill after the first checkpoint")
+
+
+def test_resume_after_an_interrupted_run_matches_an_uninterrupted_one(fresh_output, tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        train(fresh_output, callbacks=[Crash()])
+    assert not (fresh_output.output.dir / "model").exists()
+    with pytest.raises(ConfigError, match="--resume"):
+        train(fresh_output)
+    resumed = NewsClfModel.from_pretrained(train(fresh_output, resume=True))
+    straight_cfg = fresh_output.model_copy(deep=True)
+    straight_cfg.output.dir = tmp_path / "straight"
+    straight = NewsClfModel.from_pretrained(train(straight_cfg))
+    for (name, a), b in zip(resumed.state_dict().items(), straight.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-5), name
+    epochs = [json.loads(line)["epoch"] for line in open(fresh_output.output.dir / "metrics.jsonl")]
+    assert [round(e) for e in epochs] == [1, 2]
+
+
+def test_resume_without_checkpoint_is_an_error(fresh_output):
+    with pytest.raises(ConfigError, match="no checkpoint to resume"):
+        train(fresh_output, resume=True)
+
+
+def test_frozen_embeddings_stay_frozen(fresh_output):
+    fresh_output.model.freeze_embeddings = True
+    fresh_output.training.epochs = 1
+    before = NewsClfModel.from_encoder(fresh_output.model.checkpoint).encoder.embeddings.word_embeddings.weight
+    after = NewsClfModel.from_pretrained(train(fresh_output)).encoder.embeddings.word_embeddings.weight
+    assert torch.equal(before, after)
+
+
+def test_lora_adapters_are_merged_into_a_plain_model(fresh_output):
+    from newsclf.training_args import LoraConfig
+
+    fresh_output.model.lora = LoraConfig(r=4, alpha=8, target_modules=["query", "value"])
+    fresh_output.training.epochs = 1
+    model = NewsClfModel.from_pretrained(train(fresh_output))
+    assert not any("lora" in k for k in model.state_dict())
