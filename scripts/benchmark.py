@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import psutil
 import torch
 from transformers import BertConfig, BertForSequenceClassification, pipeline
@@ -81,7 +79,7 @@ class PeakMemory:
 
 
 def build_models(size: str, texts: list[str], workdir: Path):
-    """(NewsClfModel, tokenizer) of a size, with heads; random unless the default model is shipped."""
+    """(NewsClfModel, tokenizer, model folder or None) of a size; random unless the default model ships."""
     from transformers import AutoTokenizer
 
     if size == "e5-small":
@@ -90,9 +88,9 @@ def build_models(size: str, texts: list[str], workdir: Path):
 
         if default_model.is_available():
             clf = default_model.load_default(device="cpu", precision="fp32")
-            return clf.model, clf.tokenizer
+            return clf.model, clf.tokenizer, default_model.PACKAGE_DIR
         model = NewsClfModel.from_encoder(str(backbone_path()), preprocessing={"kind": "normalize"})
-        return model, AutoTokenizer.from_pretrained(backbone_path())
+        return model, AutoTokenizer.from_pretrained(backbone_path()), None
     spec = SIZES[size]
     folder = build_tiny_bert(texts, workdir / size, vocab_size=spec["vocab"], hidden=spec["hidden"],
                              layers=spec["layers"], heads=spec["heads"])
@@ -100,7 +98,7 @@ def build_models(size: str, texts: list[str], workdir: Path):
     config.vocab_size = spec["vocab"]  # the full-size embedding matrix, whatever the sample's vocabulary
     torch.manual_seed(0)
     model = NewsClfModel(NewsClfConfig(encoder=config.to_dict(), preprocessing={"kind": "normalize"}))
-    return model, AutoTokenizer.from_pretrained(folder)
+    return model, AutoTokenizer.from_pretrained(folder), None
 
 
 def pipeline_twin(model: NewsClfModel) -> BertForSequenceClassification:
@@ -159,6 +157,8 @@ def main(argv=None) -> dict:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--precision", default="auto", help="newsclf's runtime path (auto picks)")
     p.add_argument("--workdir", default=str(ROOT / "runs" / "benchmark"))
+    p.add_argument("--export-int8", action="store_true",
+                   help="export an int8 ONNX graph for models that have none (as `newsclf export --onnx --int8`)")
     args = p.parse_args(argv)
     hf_logging.set_verbosity_error()
     device = torch.device(args.device)
@@ -170,12 +170,17 @@ def main(argv=None) -> dict:
            else f"cpu x{torch.get_num_threads()} threads", "n": len(texts), "batch_size": args.batch_size}
     print(f"benchmark: {len(texts)} paragraphs, {env['device']}, torch {torch.__version__}", file=sys.stderr)
     for size in args.sizes.split(","):
-        model, tokenizer = build_models(size, texts, workdir)
+        model, tokenizer, model_dir = build_models(size, texts, workdir)
+        if model_dir is None and args.export_int8:
+            from newsclf.exporters.onnx import export_onnx
+
+            model_dir = workdir / f"{size}-model"
+            export_onnx(model, model_dir, int8=True)
         twin = pipeline_twin(model)
         max_length = model.config.max_seq_length
         base = run_pipeline(twin, tokenizer, texts, args.batch_size, max_length, device)
         del twin
-        clf = Classifier.from_model(model, tokenizer, device, args.precision)
+        clf = Classifier.from_model(model, tokenizer, device, args.precision, model_dir)
         ours = run_newsclf(clf, texts, args.batch_size, device)
         key = f"{size}/{device.type}"
         for name, r in (("pipeline", base), (f"newsclf[{clf.precision}]", ours)):

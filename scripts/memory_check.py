@@ -62,8 +62,9 @@ def main():
         result = {}
         for name, n in (("small", args.small), ("large", args.large)):
             write_input(tmp / f"{name}.jsonl", n)
-            cmd = [sys.executable, "-m", "newsclf.cli", "predict", str(tmp / f"{name}.jsonl"), str(tmp / f"{name}-out.jsonl"),
-                   "--model", str(tmp / "model"), "--batch-size", str(args.batch_size), "--precision", "fp32"]
+            cmd = [sys.executable, "-m", "newsclf.cli", "predict", str(tmp / f"{name}.jsonl"),
+                   str(tmp / f"{name}-out.jsonl"), "--model", str(tmp / "model"),
+                   "--batch-size", str(args.batch_size), "--precision", "fp32"]
             peak, seconds = peak_rss_mb(cmd)
             rows = sum(1 for _ in open(tmp / f"{name}-out.jsonl", encoding="utf-8"))
             assert rows == n, f"{rows} output rows for {n} inputs"

@@ -46,8 +46,8 @@ def main():
     y = {s: label_arrays(recs) for s, recs in splits.items()}
     log, best_topic, best_stance = [], None, None
     for c in C_GRID:
-        topic_models = [LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(x["train"], y["train"][0][:, i])
-                        for i in range(len(TOPICS))]
+        topic_models = [LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
+                        .fit(x["train"], y["train"][0][:, i]) for i in range(len(TOPICS))]
         dev_probs = topic_probs(topic_models, x["dev"])
         thresholds = tune_thresholds(y["dev"][0], dev_probs)
         topic_macro = topic_metrics(y["dev"][0], dev_probs, thresholds)["macro_f1"]

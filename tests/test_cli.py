@@ -8,7 +8,8 @@ from conftest import DATA, ROOT, TINY_CONFIG
 
 def test_train_evaluate_predict_from_the_command_line(tmp_path, capsys):
     config = tmp_path / "tiny.yaml"
-    text = TINY_CONFIG.read_text().replace("../", str(ROOT) + "/").replace(f"{ROOT}/runs/tiny-test", str(tmp_path / "run"))
+    text = TINY_CONFIG.read_text().replace("../", str(ROOT) + "/")
+    text = text.replace(f"{ROOT}/runs/tiny-test", str(tmp_path / "run"))
     config.write_text(text)
     assert main(["train", str(config)]) == 0
     model = tmp_path / "run" / "model"

@@ -93,3 +93,19 @@ def test_iter_texts_names_missing_text_field(tmp_path):
     with pytest.raises(DataError, match="unsupported input format"):
         (tmp_path / "in.xml").write_text("<a/>")
         list(iter_texts(tmp_path / "in.xml"))
+
+
+def test_the_project_dataset_loads_and_meets_its_minimums():
+    from collections import Counter
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "data"
+    splits = {s: read_records(root / f"{s}.jsonl") for s in ("train", "dev", "test")}
+    records = [r for rs in splits.values() for r in rs]
+    assert len(records) >= 3000
+    topics = Counter(t for r in records for t in r.topics)
+    assert min(topics.values()) >= 300 and sum(not r.topics for r in records) >= 300
+    assert min(Counter(r.stance for r in records).values()) >= 350
+    docs = {s: {r.meta["doc_id"] for r in rs} for s, rs in splits.items()}
+    assert not (docs["train"] & docs["dev"] or docs["train"] & docs["test"] or docs["dev"] & docs["test"])
+    assert 0.75 <= len(splits["train"]) / len(records) <= 0.85

@@ -29,6 +29,15 @@ def test_onnx_paths_agree_with_pytorch(exported):
         assert np.abs(got[1] - reference[1]).max() < tolerance
 
 
+def test_export_leaves_the_model_in_eval_mode(trained_model, tmp_path):
+    from newsclf.exporters.onnx import export_onnx
+    from newsclf.modeling import NewsClfModel
+
+    model = NewsClfModel.from_pretrained(trained_model).eval()
+    export_onnx(model, tmp_path)
+    assert not any(m.training for m in model.modules())  # dropout stays off for what runs next
+
+
 def test_export_writes_both_graphs_and_a_record(exported):
     assert {p.name for p in (exported / "onnx").iterdir()} == {"model.onnx", "model-int8.onnx", "export.json"}
     assert (exported / "onnx" / "model-int8.onnx").stat().st_size < (exported / "onnx" / "model.onnx").stat().st_size

@@ -72,3 +72,14 @@ def test_lora_adapters_are_merged_into_a_plain_model(fresh_output):
     fresh_output.training.epochs = 1
     model = NewsClfModel.from_pretrained(train(fresh_output))
     assert not any("lora" in k for k in model.state_dict())
+
+
+def test_thresholds_are_tuned_on_what_inference_computes(trained_model, tiny_config):
+    from newsclf import Classifier
+    from newsclf.data import label_arrays
+    from newsclf.metrics import tune_thresholds
+
+    clf = Classifier.from_pretrained(trained_model, device="cpu", precision="fp32")
+    dev = read_records(tiny_config.data.dev)
+    probs, _ = clf.predict_proba([r.text for r in dev])
+    assert clf.config.topic_thresholds == tune_thresholds(label_arrays(dev)[0], probs)

@@ -33,7 +33,8 @@ def test_paths_resolve_against_the_config_file(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"training": {"learnig_rate": 1e-4}}, "unknown key 'training.learnig_rate' (did you mean 'training.learning_rate'?)"),
+    ({"training": {"learnig_rate": 1e-4}},
+     "unknown key 'training.learnig_rate' (did you mean 'training.learning_rate'?)"),
     ({"modle": {}}, "unknown key 'modle' (did you mean 'model'?)"),
     ({"training": {"epochs": "three"}}, "key 'training.epochs'"),
     ({"training": {"mixed_precision": "fp8"}}, "key 'training.mixed_precision'"),

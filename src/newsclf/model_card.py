@@ -50,6 +50,7 @@ def render_model_card(*, name: str, base_model: str, base_licence: str, config_y
                       baseline_report: dict | None, tries: list[dict], extra: str = "") -> str:
     """The card's Markdown. ``tries`` rows hold ``name``, ``change`` and dev scores."""
     t, s = test_report["topics"], test_report["stance"]
+    thresholds = ", ".join(f"{n} {t['per_label'][n]['threshold']:.2f}" for n in TOPICS)
     lines = [f"# {name}", "",
              "Labels Arabic news paragraphs by **topic** (military, humanitarian, diplomatic, displacement; "
              "several or none) and **stance** (pro_government, pro_opposition, neutral framing of the Syrian war), "
@@ -68,7 +69,7 @@ def render_model_card(*, name: str, base_model: str, base_licence: str, config_y
               f"{r['stance_macro_f1']:.3f} | {'yes' if r.get('kept') else ''} |" for r in tries]
     lines += ["", "## Test-split scores", "",
               f"On `data/test.jsonl` ({t['n']} paragraphs), thresholds tuned on dev "
-              f"({', '.join(f'{n} {v:.2f}' for n, v in zip(TOPICS, (t['per_label'][n]['threshold'] for n in TOPICS)))}), "
+              f"({thresholds}), "
               "beside the TF-IDF + logistic regression baseline of `scripts/tfidf_baseline.py`:", ""]
     lines += _scores_table(test_report, baseline_report)
     lines += ["", "Stance confusion matrix (rows true, columns predicted):", "",

@@ -105,10 +105,13 @@ class NewsClfModel(PreTrainedModel):
         return self.encoder.get_input_embeddings()
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, topic_labels=None,
-                stance_labels=None, **kwargs) -> NewsClfOutput:
+                stance_labels=None, inputs_embeds=None, **kwargs) -> NewsClfOutput:
+        """Either ``input_ids`` or the word vectors ``inputs_embeds`` (what the ONNX export takes)."""
         if attention_mask is None:
-            attention_mask = torch.ones_like(input_ids)
-        inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+            attention_mask = torch.ones((input_ids if input_ids is not None else inputs_embeds).shape[:2],
+                                        dtype=torch.long, device=self.device)
+        inputs = {"attention_mask": attention_mask}
+        inputs |= {"input_ids": input_ids} if inputs_embeds is None else {"inputs_embeds": inputs_embeds}
         if token_type_ids is not None:
             inputs["token_type_ids"] = token_type_ids
         hidden = self.encoder(**inputs).last_hidden_state
@@ -123,8 +126,8 @@ class NewsClfModel(PreTrainedModel):
     def loss(self, topic_logits, stance_logits, topic_labels, stance_labels) -> torch.Tensor:
         """Weighted sum of the topic BCE (with ``topic_pos_weight``) and the stance CE (class weights)."""
         cfg, device = self.config, topic_logits.device
-        pos_weight = torch.tensor(cfg.topic_pos_weight, dtype=torch.float32, device=device) if cfg.topic_pos_weight else None
-        class_weight = torch.tensor(cfg.stance_class_weights, dtype=torch.float32, device=device) if cfg.stance_class_weights else None
+        as_tensor = lambda w: None if w is None else torch.tensor(w, dtype=torch.float32, device=device)  # noqa: E731
+        pos_weight, class_weight = as_tensor(cfg.topic_pos_weight), as_tensor(cfg.stance_class_weights)
         topic = nn.functional.binary_cross_entropy_with_logits(
             topic_logits.float(), topic_labels.float(), pos_weight=pos_weight)
         stance = nn.functional.cross_entropy(stance_logits.float(), stance_labels.long(), weight=class_weight)

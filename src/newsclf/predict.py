@@ -90,7 +90,6 @@ def predict_file(classifier: Classifier, in_path: str | Path, out_path: str | Pa
     if not resume and (out.is_file() or any(shard_dir.glob("part-*"))):
         raise FileExistsError(f"{out} already has output: pass resume=True (--resume) to continue, or remove it")
     shard_dir.mkdir(parents=True, exist_ok=True)
-    done = rows_done = 0
     bar = tqdm(desc=f"predict {in_path.name}", unit="row", disable=not progress)
     for index, rows in enumerate(_shards(iter_texts(in_path, text_field, id_field), shard_size)):
         target = shard_dir / f"part-{index:05d}.{fmt}"
@@ -101,8 +100,6 @@ def predict_file(classifier: Classifier, in_path: str | Path, out_path: str | Pa
         predictions = classifier([r.text for r in rows], batch_size=batch_size, on_empty=on_empty)
         out_rows = [output_row(r.id, p) for r, p in zip(rows, predictions)]
         _atomic_write(target, format_rows(out_rows, fmt, header=True))
-        done += 1
-        rows_done += len(rows)
         bar.update(len(rows))
     bar.close()
     if is_dir or world_size > 1:

@@ -83,27 +83,29 @@ class TorchRunner:
 
 
 class OnnxRunner:
-    """Runs an exported model (``probabilities`` outputs) with ONNX Runtime on the CPU."""
+    """Runs an exported model with ONNX Runtime on the CPU; the word vectors are looked up here."""
 
-    def __init__(self, path: Path, pad_id: int, num_threads: int | None = None):
+    def __init__(self, path: Path, word_embeddings: np.ndarray, pad_id: int, precision: str,
+                 num_threads: int | None = None):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         if num_threads:
             options.intra_op_num_threads = num_threads
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.pad_id, self.precision = pad_id, "onnx"
+        self.embeddings = np.ascontiguousarray(word_embeddings, dtype=np.float32)
+        self.pad_id, self.precision = pad_id, precision
 
     def prepare(self, windows: list[list[int]]) -> dict[str, np.ndarray]:
         ids, mask = pad_windows(windows, self.pad_id)
-        return {"input_ids": ids, "attention_mask": mask}
+        return {"inputs_embeds": self.embeddings[ids], "attention_mask": mask}
 
     def __call__(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         topic, stance = self.session.run(["topic_probs", "stance_probs"], batch)
         return topic, stance
 
 
-def pad_windows(windows: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+def pad_windows(windows: list, pad_id: int) -> tuple[np.ndarray, np.ndarray]:
     """Right-padded int64 ids and attention mask for windows of different lengths."""
     width = max(len(w) for w in windows)
     ids = np.full((len(windows), width), pad_id, dtype=np.int64)

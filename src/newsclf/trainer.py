@@ -117,6 +117,20 @@ def build_model(cfg: TrainConfig, train_records: list[Record]):
     return model, AutoTokenizer.from_pretrained(checkpoint)
 
 
+def build_optimizer(model, t) -> torch.optim.AdamW:
+    """AdamW with the heads at ``head_learning_rate``, the encoder at ``learning_rate``, and no
+    weight decay on biases and LayerNorms; frozen parameters are left out."""
+    groups: dict[tuple[float, float], list] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        head = "topic_head" in name or "stance_head" in name
+        lr = (t.head_learning_rate or t.learning_rate) if head else t.learning_rate
+        decay = 0.0 if param.ndim < 2 else t.weight_decay
+        groups.setdefault((lr, decay), []).append(param)
+    return torch.optim.AdamW([{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()])
+
+
 def train(cfg: TrainConfig, resume: bool = False, callbacks: list | None = None) -> Path:
     """Train, select on dev, tune thresholds, save; returns the saved model's folder."""
     out = Path(cfg.output.dir)
@@ -143,7 +157,8 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: list | None = None)
         eval_strategy="epoch", save_strategy="epoch", logging_strategy="epoch",
         load_best_model_at_end=True, metric_for_best_model=t.select_metric, greater_is_better=True,
         save_total_limit=cfg.output.save_total_limit, label_names=["topic_labels", "stance_labels"],
-        report_to="none", disable_tqdm=False, dataloader_num_workers=t.dataloader_num_workers, train_sampling_strategy="group_by_length",
+        report_to="none", disable_tqdm=False, dataloader_num_workers=t.dataloader_num_workers,
+        train_sampling_strategy="group_by_length",
         use_cpu=not torch.cuda.is_available())
     out.mkdir(parents=True, exist_ok=True)
     trainer_callbacks = [MetricLog(out / "metrics.jsonl"), *(callbacks or [])]
@@ -151,14 +166,12 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: list | None = None)
         trainer_callbacks.append(EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience))
     trainer = Trainer(model=model, args=args, train_dataset=train_set, eval_dataset=dev_set,
                       data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics,
-                      callbacks=trainer_callbacks)
+                      callbacks=trainer_callbacks, optimizers=(build_optimizer(model, t), None))
     trainer.train(resume_from_checkpoint=last if resume else None)
     if not trainer.is_world_process_zero():
         return out / "model"
     model = trainer.model.merge_and_unload() if cfg.model.lora is not None else trainer.model
-    pred = trainer.predict(dev_set)
-    topic_probs, _ = _probabilities(*pred.predictions)
-    model.config.topic_thresholds = tune_thresholds(label_arrays(dev_records)[0], topic_probs)
+    model.config.topic_thresholds = tune_model_thresholds(model, tokenizer, dev_records)
     final = out / "model"
     if final.exists():
         shutil.rmtree(final)
@@ -167,6 +180,17 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: list | None = None)
     (out / "config.json").write_text(cfg.model_dump_json(indent=2), encoding="utf-8")
     logger.info("saved model to %s (best checkpoint %s)", final, trainer.state.best_model_checkpoint)
     return final
+
+
+def tune_model_thresholds(model: NewsClfModel, tokenizer, dev_records: list[Record]) -> list[float]:
+    """Per-topic thresholds that maximise dev F1, on probabilities computed the way inference does
+    (preprocessing, windows, aggregation), so that the thresholds fit what users will get."""
+    from .inference import Classifier
+
+    clf = Classifier.from_model(model, tokenizer, device=model.device, precision="fp32")
+    topic_probs, _ = clf.predict_proba([r.text for r in dev_records], batch_size=64)
+    model.train(False)
+    return tune_thresholds(label_arrays(dev_records)[0], topic_probs)
 
 
 def _base(model):

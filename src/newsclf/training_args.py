@@ -53,6 +53,7 @@ class DataSection(_Section):
 class TrainingSection(_Section):
     epochs: float = Field(3, gt=0)
     learning_rate: float = Field(3e-5, gt=0)
+    head_learning_rate: float | None = Field(None, gt=0, description="for the two new heads; default learning_rate")
     batch_size: int = Field(16, gt=0)
     eval_batch_size: int = Field(64, gt=0)
     warmup_ratio: float = Field(0.1, ge=0, lt=1)

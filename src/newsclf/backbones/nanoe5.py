@@ -93,9 +93,14 @@ def state_dict(f: E5File, include_word_embeddings: bool = True) -> dict[str, tor
 
 
 def word_embeddings(path: str | Path | None = None) -> torch.Tensor:
-    """Only the (vocab x hidden) word embedding matrix, dequantized."""
-    f = read_e5_file(path)
-    return torch.from_numpy(f.tensor("emb.word", (f.vocab, f.hidden)))
+    """The (vocab x hidden) word embedding matrix, dequantized once and cached as .npy."""
+    def build(source, out):
+        f = read_e5_file(source)
+        out.mkdir(parents=True)
+        np.save(out / "word_embeddings.npy", f.tensor("emb.word", (f.vocab, f.hidden)))
+
+    folder = _cached("e5-small-word-embeddings", "word_embeddings.npy", build, path)
+    return torch.from_numpy(np.load(folder / "word_embeddings.npy"))
 
 
 def precompiled_charsmap(normalization: dict[int, list[int]]) -> bytes:

@@ -1,0 +1,53 @@
+"""The shipped default model: present, loadable offline, and good enough to catch a broken artefact."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from newsclf import Classifier, classify, default_model
+from newsclf.data import label_arrays, read_records
+from newsclf.metrics import stance_metrics, topic_metrics
+
+from conftest import DATA
+
+LOAD = ("import time; from newsclf.default_model import load_default; t = time.perf_counter(); "
+        "load_default(device='cpu'); print(time.perf_counter() - t)")  # the load, after Python has imported newsclf
+
+
+@pytest.fixture(scope="module")
+def default():
+    assert default_model.is_available(), "the default model must ship inside the package"
+    return Classifier.from_pretrained(None, device="cpu")
+
+
+def test_the_default_model_labels_test_paragraphs_well_enough(default):
+    records = read_records(DATA / "test.jsonl")  # a sample of data/test.jsonl, all three stances
+    topics, stance = default.predict_proba([r.text for r in records])
+    topic_true, stance_true = label_arrays(records)
+    assert topic_metrics(topic_true, topics, default.thresholds)["micro_f1"] >= 0.7
+    assert stance_metrics(stance_true, stance)["accuracy"] >= 0.6
+
+
+def test_classify_without_a_model_uses_the_default():
+    out = classify("أعلنت الأمم المتحدة وصول قافلة مساعدات إنسانية إلى الغوطة الشرقية المحاصرة، تحمل أغذية وأدوية.",
+                   device="cpu")
+    assert "humanitarian" in out.topics
+
+
+def test_the_int8_onnx_graph_ships_and_agrees_with_fp32(default):
+    texts = [r.text for r in read_records(DATA / "dev.jsonl")][:16]
+    int8 = default_model.load_default(device="cpu", precision="onnx-int8")
+    fp32 = default_model.load_default(device="cpu", precision="fp32")
+    a, b = int8.predict_proba(texts), fp32.predict_proba(texts)
+    assert np.abs(a[0] - b[0]).mean() < 0.05
+    assert ((a[0] >= int8.thresholds) == (b[0] >= fp32.thresholds)).mean() >= 0.9
+    assert (a[1].argmax(1) == b[1].argmax(1)).mean() >= 0.85
+
+
+def test_load_times(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEWSCLF_CACHE", str(tmp_path))
+    first = float(subprocess.run([sys.executable, "-c", LOAD], capture_output=True, text=True, check=True).stdout)
+    later = float(subprocess.run([sys.executable, "-c", LOAD], capture_output=True, text=True, check=True).stdout)
+    print(f"default model load: first {first:.1f} s, later {later:.1f} s")
+    assert first < 30 and later < 10
