@@ -1,7 +1,8 @@
 """List the paragraphs whose two independent annotations differ, for adjudication.
 
-Writes ``batches/adjudicate.jsonl``: id, text and both readings (labels A and B) of every
-paragraph annotated twice whose topic set or stance differs.
+Writes ``batches/adjudicate.jsonl``: id, text and both readings (``topics_A``/``stance_A``,
+``topics_B``/``stance_B``) of every paragraph annotated twice whose topic set or stance differs.
+(The adjudicator's copy nested them as ``reading_A`` and ``reading_B``; same content.)
 
     python scripts/disagreements.py data/annotation
 """
@@ -23,8 +24,8 @@ def main():
     for rid, b in sorted(second.items()):
         a = first[rid]
         if a["topics"] != b["topics"] or a["stance"] != b["stance"]:
-            rows.append({"id": rid, "text": a["text"], "reading_A": {"topics": a["topics"], "stance": a["stance"]},
-                         "reading_B": {"topics": b["topics"], "stance": b["stance"]}})
+            rows.append({"id": rid, "text": a["text"], "topics_A": a["topics"], "stance_A": a["stance"],
+                         "topics_B": b["topics"], "stance_B": b["stance"]})
     with open(root / "batches" / "adjudicate.jsonl", "w", encoding="utf-8") as f:
         for r in rows:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")

@@ -45,8 +45,9 @@ def main():
         elif not isinstance(topics, list) or any(t not in TOPICS for t in topics):
             errors.append(f"{args.labels}:{n}: topics {topics!r} must be a list drawn from {TOPICS}")
         else:
+            extra = {k: v for k, v in r.items() if k not in ("id", "topics", "stance", "text")}  # e.g. "reason"
             labelled[rid] = {"id": rid, "text": texts[rid], "topics": [t for t in TOPICS if t in topics],
-                             "stance": stance}
+                             "stance": stance, **extra}
     missing = [i for i in texts if i not in labelled]
     if missing:
         errors.append(f"{args.labels}: {len(missing)} ids of the batch have no label: {missing[:10]}")
