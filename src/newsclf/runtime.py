@@ -85,14 +85,10 @@ class TorchRunner:
 class OnnxRunner:
     """Runs an exported model with ONNX Runtime on the CPU; the word vectors are looked up here."""
 
-    def __init__(self, path: Path, word_embeddings: np.ndarray, pad_id: int, precision: str,
-                 num_threads: int | None = None):
+    def __init__(self, path: Path, word_embeddings: np.ndarray, pad_id: int, precision: str):
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        if num_threads:
-            options.intra_op_num_threads = num_threads
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         self.embeddings = np.ascontiguousarray(word_embeddings, dtype=np.float32)
         self.pad_id, self.precision = pad_id, precision
 

@@ -189,7 +189,6 @@ def tune_model_thresholds(model: NewsClfModel, tokenizer, dev_records: list[Reco
 
     clf = Classifier.from_model(model, tokenizer, device=model.device, precision="fp32")
     topic_probs, _ = clf.predict_proba([r.text for r in dev_records], batch_size=64)
-    model.train(False)
     return tune_thresholds(label_arrays(dev_records)[0], topic_probs)
 
 

@@ -71,14 +71,13 @@ def bert_config(f: E5File):
                       pad_token_id=f.pad, bos_token_id=f.bos, eos_token_id=f.eos)
 
 
-def state_dict(f: E5File, include_word_embeddings: bool = True) -> dict[str, torch.Tensor]:
-    """``BertModel`` weights (fp32) read from the file."""
+def state_dict(f: E5File, skip: frozenset[str] = frozenset()) -> dict[str, torch.Tensor]:
+    """``BertModel`` weights (fp32) read from the file, but for the names in ``skip``."""
     H, FF = f.hidden, f.ffn
     names = {"embeddings.position_embeddings.weight": ("emb.pos", (f.max_positions, H)),
              "embeddings.token_type_embeddings.weight": ("emb.type", (f.type_vocab, H)),
              "embeddings.LayerNorm.weight": ("emb.ln.w", (H,)), "embeddings.LayerNorm.bias": ("emb.ln.b", (H,))}
-    if include_word_embeddings:
-        names["embeddings.word_embeddings.weight"] = ("emb.word", (f.vocab, H))
+    names["embeddings.word_embeddings.weight"] = ("emb.word", (f.vocab, H))
     for layer in range(f.layers):
         p, q = f"encoder.layer.{layer}.", f"l{layer}."
         for hf, ours, shape in [("attention.self.query", "q", (H, H)), ("attention.self.key", "k", (H, H)),
@@ -89,7 +88,7 @@ def state_dict(f: E5File, include_word_embeddings: bool = True) -> dict[str, tor
         for hf, ours in [("attention.output.LayerNorm", "aln"), ("output.LayerNorm", "oln")]:
             names[p + hf + ".weight"] = (q + ours + ".w", (H,))
             names[p + hf + ".bias"] = (q + ours + ".b", (H,))
-    return {hf: torch.from_numpy(f.tensor(ours, shape)) for hf, (ours, shape) in names.items()}
+    return {hf: torch.from_numpy(f.tensor(ours, shape)) for hf, (ours, shape) in names.items() if hf not in skip}
 
 
 def word_embeddings(path: str | Path | None = None) -> torch.Tensor:
