@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from newsclf.testing import build_tiny_bert
-from newsclf.training_args import load_config
+from newsclf.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

@@ -3,14 +3,14 @@ from pathlib import Path
 
 import pytest
 
-from newsclf.labels import STANCES, TOPICS, stance_to_index, topics_to_vector, vector_to_topics
+from newsclf.cli import main
+from newsclf.labels import STANCES, TOPICS, label_guide, stance_to_index, topics_to_vector, vector_to_topics
+
+SHARED_GUIDE = Path(__file__).resolve().parents[2] / "shared" / "LABELS.md"
 
 
-def test_labels_match_the_label_guide():
-    guide = (Path(__file__).resolve().parents[2] / "shared" / "LABELS.md")
-    if not guide.exists():
-        pytest.skip("../shared/LABELS.md is not beside this checkout")
-    text = guide.read_text(encoding="utf-8")
+def test_labels_match_the_label_guide_shipped_in_the_package():
+    text = label_guide()
     topic_order = re.search(r"## Topic — multi-label, order: (.*)", text).group(1)
     stance_order = re.search(r"## Stance — one label, order: (.*)", text).group(1)
     assert re.findall(r"`(\w+)`", topic_order) == list(TOPICS)
@@ -29,3 +29,14 @@ def test_unknown_labels_are_refused():
     with pytest.raises(ValueError, match="unknown stance 'pro_rebel'"):
         stance_to_index("pro_rebel")
     assert stance_to_index("neutral") == 2
+
+
+def test_the_shipped_guide_is_the_shared_one_where_that_is_at_hand():
+    if SHARED_GUIDE.exists():  # beside a developer's checkout; a plain clone has only the package's copy
+        assert label_guide() == SHARED_GUIDE.read_text(encoding="utf-8")
+    assert (Path(__file__).resolve().parents[1] / "docs" / "LABELS.md").read_text(encoding="utf-8") == label_guide()
+
+
+def test_labels_command_prints_the_guide(capsys):
+    assert main(["labels"]) == 0
+    assert "## Stance — one label" in capsys.readouterr().out

@@ -6,7 +6,7 @@ from transformers import TrainerCallback
 
 from newsclf.modeling import NewsClfModel
 from newsclf.trainer import class_weights, train
-from newsclf.training_args import ConfigError
+from newsclf.config import ConfigError
 from newsclf.data import read_records
 
 from conftest import DATA
@@ -66,7 +66,7 @@ def test_frozen_embeddings_stay_frozen(fresh_output):
 
 
 def test_lora_adapters_are_merged_into_a_plain_model(fresh_output):
-    from newsclf.training_args import LoraConfig
+    from newsclf.config import LoraConfig
 
     fresh_output.model.lora = LoraConfig(r=4, alpha=8, target_modules=["query", "value"])
     fresh_output.training.epochs = 1

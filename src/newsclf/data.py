@@ -61,7 +61,7 @@ def read_records(path: str | Path) -> list[Record]:
 
 def _raw_rows(path: Path) -> Iterator[tuple[int, dict]]:
     suffix = path.suffix.lower()
-    with open(path, encoding="utf-8", newline="") as f:
+    with open(path, encoding="utf-8-sig", newline="") as f:  # -sig: a BOM (as Excel writes) is not data
         if suffix in (".jsonl", ".json"):
             for n, line in enumerate(f, 1):
                 if not line.strip():
@@ -138,6 +138,7 @@ class InputRow:
     id: str
     text: object  # validated by the classifier, which names index and type
     line: int
+    meta: dict = field(default_factory=dict, compare=False)  # the row's other fields (JSONL, CSV, TSV)
 
 
 def iter_texts(path: str | Path, text_field: str = "text", id_field: str = "id") -> Iterator[InputRow]:
@@ -151,7 +152,7 @@ def iter_texts(path: str | Path, text_field: str = "text", id_field: str = "id")
         raise FileNotFoundError(f"input file not found: {path}")
     suffix = path.suffix.lower()
     if suffix == ".txt":
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:
             for n, line in enumerate(f, 1):
                 if line.strip():
                     yield InputRow(str(n), line.rstrip("\n"), n)
@@ -164,7 +165,21 @@ def iter_texts(path: str | Path, text_field: str = "text", id_field: str = "id")
     for n, row in _raw_rows(path):
         if text_field not in row:
             raise DataError(path, n, text_field, "is missing")
-        yield InputRow(str(row.get(id_field, n)), row[text_field], n)
+        yield InputRow(str(row.get(id_field, n)), row[text_field], n,
+                       {k: v for k, v in row.items() if k not in (text_field, id_field)})
+
+
+def read_ids(path: str | Path, id_field: str = "id") -> set[str]:
+    """The ids of a JSONL/CSV/TSV file (e.g. paragraphs already labelled); a row without one is a DataError."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"file not found: {path}")
+    ids = set()
+    for n, row in _raw_rows(path):
+        if row.get(id_field) in (None, ""):
+            raise DataError(path, n, id_field, "is missing")
+        ids.add(str(row[id_field]))
+    return ids
 
 
 def _iter_parquet(path: Path, text_field: str, id_field: str) -> Iterator[InputRow]:

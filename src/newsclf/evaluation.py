@@ -52,7 +52,10 @@ def markdown_summary(report: dict) -> str:
               for name, v in ((n, s["per_label"][n]) for n in STANCES)]
     lines += ["", f"accuracy **{s['accuracy']:.3f}**, macro-F1 **{s['macro_f1']:.3f}**, ECE {s['ece']:.3f}", "",
               "Confusion matrix (rows true, columns predicted): " + ", ".join(STANCES), ""]
-    lines += ["| | " + " | ".join(STANCES) + " |", "|---|" + "---|" * len(STANCES)]
-    lines += [f"| {name} | " + " | ".join(str(c) for c in row) + " |"
-              for name, row in zip(STANCES, s["confusion_matrix"])]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + confusion_table(s["confusion_matrix"])) + "\n"
+
+
+def confusion_table(matrix) -> list[str]:
+    """The stance confusion matrix as Markdown lines (rows true, columns predicted)."""
+    return (["| | " + " | ".join(STANCES) + " |", "|---|" + "---|" * len(STANCES)]
+            + [f"| {name} | " + " | ".join(str(c) for c in row) + " |" for name, row in zip(STANCES, matrix)])

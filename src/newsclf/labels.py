@@ -1,4 +1,4 @@
-"""The one definition of newsclf's labels (``../shared/LABELS.md``), used everywhere else.
+"""The one definition of newsclf's labels (``LABELS.md``, shipped in the package), used everywhere else.
 
 Topics are multi-label in a fixed order; stance is a single label in a fixed order.
 Data loading, the model's heads and config, metrics, the CLI and the docs all read these.
@@ -6,6 +6,9 @@ Data loading, the model's heads and config, metrics, the CLI and the docs all re
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+LABEL_GUIDE = Path(__file__).with_name("LABELS.md")
 
 TOPICS: tuple[str, ...] = ("military", "humanitarian", "diplomatic", "displacement")
 STANCES: tuple[str, ...] = ("pro_government", "pro_opposition", "neutral")
@@ -44,3 +47,8 @@ def stance_to_index(stance: str) -> int:
         return STANCES.index(stance)
     except ValueError:
         raise ValueError(f"unknown stance {stance!r}; expected one of {list(STANCES)}") from None
+
+
+def label_guide() -> str:
+    """The whole label guide, LABELS.md (also ``newsclf labels``)."""
+    return LABEL_GUIDE.read_text(encoding="utf-8")

@@ -24,7 +24,8 @@ class NewsClfConfig(PretrainedConfig):
     def __init__(self, encoder: dict | None = None, topics=TOPICS, stances=STANCES, topic_thresholds=None,
                  preprocessing: dict | None = None, base_model: str | None = None, max_seq_length: int = 256,
                  window_stride: int = 64, classifier_dropout: float = 0.1, topic_loss_weight: float = 1.0,
-                 stance_loss_weight: float = 1.0, topic_pos_weight=None, stance_class_weights=None, **kwargs):
+                 stance_loss_weight: float = 1.0, topic_pos_weight=None, stance_class_weights=None,
+                 standardize_features: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.encoder = dict(encoder or {"model_type": "bert"})
         self.topics = list(topics)
@@ -39,6 +40,7 @@ class NewsClfConfig(PretrainedConfig):
         self.stance_loss_weight = stance_loss_weight
         self.topic_pos_weight = list(topic_pos_weight) if topic_pos_weight is not None else None
         self.stance_class_weights = list(stance_class_weights) if stance_class_weights is not None else None
+        self.standardize_features = standardize_features
         if len(self.topic_thresholds) != len(self.topics):
             raise ValueError(f"{len(self.topic_thresholds)} topic thresholds for {len(self.topics)} topics")
 
@@ -55,6 +57,7 @@ class NewsClfOutput(ModelOutput):
     loss: torch.Tensor | None = None
     topic_logits: torch.Tensor | None = None
     stance_logits: torch.Tensor | None = None
+    pooled: torch.Tensor | None = None  # the mean-pooled encoder output the heads read (before dropout)
 
 
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
@@ -64,12 +67,20 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
 
 
 class NewsClfModel(PreTrainedModel):
-    """Encoder + mean pooling + topic head (sigmoid per topic) + stance head (softmax)."""
+    """Encoder + mean pooling + topic head (sigmoid per topic) + stance head (softmax).
+
+    With ``standardize_features`` the pooled vector is centred and scaled per dimension
+    (``feature_mean``, ``feature_scale``: statistics of the training paragraphs, set once before
+    training by :meth:`set_feature_statistics`) before the heads read it. e5-style encoders are
+    anisotropic: every pooled vector points nearly the same way, so raw features differ little
+    between paragraphs and fresh heads learn slowly or collapse to the majority class.
+    """
 
     config_class = NewsClfConfig
     base_model_prefix = "encoder"
     supports_gradient_checkpointing = True
     _supports_sdpa = True
+    _keys_to_ignore_on_load_missing = [r"feature_mean", r"feature_scale"]  # models saved before they existed
 
     def __init__(self, config: NewsClfConfig):
         super().__init__(config)
@@ -78,6 +89,8 @@ class NewsClfModel(PreTrainedModel):
         self.dropout = nn.Dropout(config.classifier_dropout)
         self.topic_head = nn.Linear(hidden, len(config.topics))
         self.stance_head = nn.Linear(hidden, len(config.stances))
+        self.register_buffer("feature_mean", torch.zeros(hidden))
+        self.register_buffer("feature_scale", torch.ones(hidden))
         self.post_init()
 
     @staticmethod
@@ -95,7 +108,16 @@ class NewsClfModel(PreTrainedModel):
         model.encoder = encoder
         return model
 
+    @torch.no_grad()
+    def set_feature_statistics(self, pooled: torch.Tensor) -> None:
+        """Centre and scale the heads' input with these pooled vectors' per-dimension mean and std."""
+        self.feature_mean.copy_(pooled.float().mean(0))
+        self.feature_scale.copy_(1.0 / pooled.float().std(0).clamp(min=1e-6))
+
     def _init_weights(self, module):
+        if module is self:
+            self.feature_mean.zero_()
+            self.feature_scale.fill_(1.0)
         if isinstance(module, nn.Linear) and module in (getattr(self, "topic_head", None),
                                                         getattr(self, "stance_head", None)):
             nn.init.normal_(module.weight, std=0.02)
@@ -115,13 +137,14 @@ class NewsClfModel(PreTrainedModel):
         if token_type_ids is not None:
             inputs["token_type_ids"] = token_type_ids
         hidden = self.encoder(**inputs).last_hidden_state
-        pooled = self.dropout(mean_pool(hidden, attention_mask))
-        topic_logits = self.topic_head(pooled)
-        stance_logits = self.stance_head(pooled)
+        pooled = mean_pool(hidden, attention_mask)
+        features = self.dropout((pooled - self.feature_mean) * self.feature_scale)
+        topic_logits = self.topic_head(features)
+        stance_logits = self.stance_head(features)
         loss = None
         if topic_labels is not None and stance_labels is not None:
             loss = self.loss(topic_logits, stance_logits, topic_labels, stance_labels)
-        return NewsClfOutput(loss=loss, topic_logits=topic_logits, stance_logits=stance_logits)
+        return NewsClfOutput(loss=loss, topic_logits=topic_logits, stance_logits=stance_logits, pooled=pooled)
 
     def loss(self, topic_logits, stance_logits, topic_labels, stance_labels) -> torch.Tensor:
         """Weighted sum of the topic BCE (with ``topic_pos_weight``) and the stance CE (class weights)."""

@@ -3,14 +3,18 @@
 Input rows are read as a stream (JSONL, CSV/TSV, Parquet or plain text) and cut into shards
 of ``shard_size`` rows. Each shard is classified and written to ``<shards>/part-NNNNN.<fmt>``
 through a temporary file and an atomic rename, so a shard file on disk is always complete.
-``resume=True`` skips shards already on disk; re-running an interrupted job therefore gives
-exactly one output row per input row. When every shard is done they are joined into the
-output file (again through an atomic rename), unless the output is a directory. Under
-``accelerate launch`` each process takes every n-th shard.
+The job's parameters (input fingerprint, shard size, model, format, on-empty, fields) are
+recorded in ``<shards>/job.json``. ``resume=True`` continues exactly that job, skipping shards
+already on disk and checking that each holds the rows the input has for it, or refuses with an
+error naming what differs; re-running an interrupted job therefore gives exactly one output row
+per input row, and a job only reports success when that holds. When every shard is done they
+are joined into the output file (again through an atomic rename), unless the output is a
+directory. Under ``accelerate launch`` each process takes every n-th shard.
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -24,6 +28,7 @@ from tqdm.auto import tqdm
 from .data import DataError, InputRow, iter_texts
 from .inference import Classifier, Prediction
 from .labels import STANCES, TOPICS
+from .validation import check_batch_size, check_on_empty, text_problem
 
 OUTPUT_FORMATS = ("jsonl", "csv")
 
@@ -49,11 +54,15 @@ def format_rows(rows: list[dict], fmt: str, header: bool) -> str:
 
 def check_rows(rows: list[InputRow], path: Path, text_field: str, on_empty: str) -> None:
     """The errors classify() would raise, but naming the input file and line."""
+    from .preprocessing import has_visible_text
+
     for r in rows:
-        if not isinstance(r.text, str):
-            raise DataError(path, r.line, text_field, f"must be a string, got {type(r.text).__name__}")
-        if not r.text.strip() and on_empty == "raise":
-            raise DataError(path, r.line, text_field, "is empty (pass --on-empty none to write a no-content row)")
+        problem = text_problem(r.text)
+        if problem:
+            raise DataError(path, r.line, text_field, problem.replace("must be str", "must be a string"))
+        if on_empty == "raise" and not has_visible_text(r.text):
+            raise DataError(path, r.line, text_field, "is empty: no visible characters "
+                                                      "(pass --on-empty none to write a no-content row)")
 
 
 def _shards(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:
@@ -79,6 +88,48 @@ def output_format(out: Path, fmt: str | None) -> tuple[str, bool]:
     return fmt, is_dir
 
 
+def input_fingerprint(path: Path) -> str:
+    """Size and SHA-256 of a file's first and last MiB: cheap, and changes when the input is replaced."""
+    size = path.stat().st_size
+    h = hashlib.sha256(str(size).encode())
+    with open(path, "rb") as f:
+        h.update(f.read(2**20))
+        if size > 2**21:
+            f.seek(-2**20, os.SEEK_END)
+            h.update(f.read())
+    return h.hexdigest()[:32]
+
+
+def job_parameters(classifier: Classifier, in_path: Path, fmt: str, shard_size: int, on_empty: str,
+                   text_field: str, id_field: str) -> dict:
+    """What makes a prediction job the same job: its input, its model and every option that shapes rows."""
+    model = hashlib.sha256(classifier.config.to_json_string().encode()).hexdigest()[:16]
+    return {"input": str(in_path.resolve()), "input_fingerprint": input_fingerprint(in_path),
+            "shard_size": shard_size, "format": fmt, "on_empty": on_empty, "text_field": text_field,
+            "id_field": id_field, "model": model, "backend": classifier.backend, "precision": classifier.precision}
+
+
+def _check_job(shard_dir: Path, job: dict, resume: bool) -> None:
+    """Record the job's parameters; on resume, refuse a job whose parameters differ."""
+    path = shard_dir / "job.json"
+    if path.is_file():
+        old = json.loads(path.read_text(encoding="utf-8"))
+        changed = {k: (old.get(k), v) for k, v in job.items() if old.get(k) != v and k not in ("backend", "precision")}
+        if changed:
+            what = "; ".join(f"{k}: was {a!r}, now {b!r}" for k, (a, b) in changed.items())
+            raise ValueError(f"--resume: {shard_dir} holds a different job ({what}); rerun with the same options, "
+                             "or write to a new output")
+    elif resume and any(shard_dir.glob("part-*")):
+        raise ValueError(f"--resume: {shard_dir} has shards but no job.json, so they cannot be checked; "
+                         "write to a new output")
+    _atomic_write(path, json.dumps(job, indent=1))
+
+
+def _row_count(path: Path, fmt: str) -> int:
+    with open(path, encoding="utf-8", newline="") as f:
+        return sum(1 for _ in csv.reader(f)) - 1 if fmt == "csv" else sum(1 for line in f if line.strip())
+
+
 def predict_file(classifier: Classifier, in_path: str | Path, out_path: str | Path, *, fmt: str | None = None,
                  shard_size: int = 10000, batch_size: int = 32, resume: bool = False, on_empty: str = "raise",
                  text_field: str = "text", id_field: str = "id", rank: int = 0, world_size: int = 1,
@@ -86,14 +137,31 @@ def predict_file(classifier: Classifier, in_path: str | Path, out_path: str | Pa
     """Classify every row of ``in_path`` into ``out_path``; returns the output path."""
     in_path, out = Path(in_path), Path(out_path)
     fmt, is_dir = output_format(out, fmt)
+    check_batch_size(batch_size)
+    check_batch_size(shard_size)
+    check_on_empty(on_empty)
+    if not in_path.is_file():
+        raise FileNotFoundError(f"input file not found: {in_path}")
     shard_dir = out if is_dir else out.with_name(out.name + ".shards")
     if not resume and (out.is_file() or any(shard_dir.glob("part-*"))):
         raise FileExistsError(f"{out} already has output: pass resume=True (--resume) to continue, or remove it")
+    if resume and out.is_file() and not shard_dir.exists():
+        raise FileExistsError(f"{out} is already complete; remove it to predict again")
     shard_dir.mkdir(parents=True, exist_ok=True)
+    _check_job(shard_dir, job_parameters(classifier, in_path, fmt, shard_size, on_empty, text_field, id_field),
+               resume)
     bar = tqdm(desc=f"predict {in_path.name}", unit="row", disable=not progress)
+    total = 0
     for index, rows in enumerate(_shards(iter_texts(in_path, text_field, id_field), shard_size)):
+        total += len(rows)
         target = shard_dir / f"part-{index:05d}.{fmt}"
-        if index % world_size != rank or target.exists():
+        if index % world_size != rank:
+            bar.update(len(rows))
+            continue
+        if target.exists():
+            if _row_count(target, fmt) != len(rows):
+                raise ValueError(f"{target} has {_row_count(target, fmt)} rows where the input has {len(rows)}: "
+                                 "it was not written by this job; write to a new output")
             bar.update(len(rows))
             continue
         check_rows(rows, in_path, text_field, on_empty)
@@ -102,9 +170,13 @@ def predict_file(classifier: Classifier, in_path: str | Path, out_path: str | Pa
         _atomic_write(target, format_rows(out_rows, fmt, header=True))
         bar.update(len(rows))
     bar.close()
-    if is_dir or world_size > 1:
+    if world_size > 1:
         return out
-    _join_shards(shard_dir, out, fmt)
+    written = sum(_row_count(p, fmt) for p in shard_dir.glob(f"part-*.{fmt}"))
+    if written != total:
+        raise ValueError(f"{shard_dir} holds {written} rows for {total} input rows; write to a new output")
+    if not is_dir:
+        _join_shards(shard_dir, out, fmt)
     return out
 
 

@@ -1,6 +1,8 @@
 """Text preprocessing stored with a model and applied identically in training and inference.
 
-Two kinds: ``arabert`` uses the ``arabert`` package's ``ArabertPreprocessor`` for the
+First, unless ``strip_markup`` is off, HTML/XML markup is removed (tags, comments, script and
+style blocks) and character entities are decoded, so a scraped paragraph and its clean text get
+the same labels. Then one of two kinds: ``arabert`` uses the ``arabert`` package's ``ArabertPreprocessor`` for the
 checkpoint's AraBERT model name (v02 models, no Farasa segmentation); ``normalize`` is a
 light Arabic normaliser for other backbones: it removes diacritics (harakat, tanwin,
 shadda, sukun, dagger alef) and tatweel, unifies whitespace, and keeps letters as written
@@ -8,6 +10,7 @@ shadda, sukun, dagger alef) and tatweel, unifies whitespace, and keeps letters a
 """
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
@@ -16,8 +19,23 @@ from functools import lru_cache
 DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed]")
 TATWEEL = "\u0640"
 SPACES = re.compile(r"\s+")
+MARKUP_BLOCKS = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*(?:\s[^<>]*)?/?>")
+INVISIBLE_CATEGORIES = {"Cc", "Cf", "Zs", "Zl", "Zp", "Cn", "Co", "Cs"}
 ARABERT_NAMES = ("bert-base-arabertv02", "bert-large-arabertv02", "bert-base-arabertv02-twitter",
                  "bert-large-arabertv02-twitter", "bert-base-arabertv2", "bert-large-arabertv2")
+
+
+def strip_markup(text: str) -> str:
+    """Remove tags, comments, script/style blocks; decode entities (``&amp;`` -> ``&``); a tag becomes a space."""
+    if "<" in text:
+        text = TAG.sub(" ", MARKUP_BLOCKS.sub(" ", text))
+    return html.unescape(text) if "&" in text else text
+
+
+def has_visible_text(text: str) -> bool:
+    """True when some character is neither space, control, format (bidi marks, zero-width) nor unassigned."""
+    return any(unicodedata.category(ch) not in INVISIBLE_CATEGORIES for ch in text)
 
 
 def normalize_arabic(text: str) -> str:
@@ -29,10 +47,12 @@ def normalize_arabic(text: str) -> str:
 
 @dataclass(frozen=True)
 class PreprocessingSpec:
-    """What preprocessing a model was trained with: ``kind`` and, for arabert, the model name."""
+    """What preprocessing a model was trained with: ``kind``, for arabert the model name, and whether
+    markup is stripped first (on for models saved before the option existed too)."""
 
     kind: str = "normalize"
     model_name: str | None = None
+    strip_markup: bool = True
 
     def __post_init__(self):
         if self.kind not in ("arabert", "normalize", "none"):
@@ -44,12 +64,14 @@ class PreprocessingSpec:
         return asdict(self)
 
     @classmethod
-    def for_checkpoint(cls, checkpoint: str) -> PreprocessingSpec:
-        """AraBERT preprocessing for AraBERT checkpoints, the Arabic normaliser for the rest."""
+    def resolve(cls, choice: str, checkpoint: str, strip_markup: bool = True) -> PreprocessingSpec:
+        """The spec for a config's ``preprocessing`` choice: ``auto`` is AraBERT preprocessing for AraBERT
+        checkpoints and the Arabic normaliser for the rest; ``arabert`` uses the checkpoint's AraBERT name."""
         name = checkpoint.rstrip("/").split("/")[-1].lower()
-        if "arabert" in name:
-            return cls("arabert", next((n for n in ARABERT_NAMES if n == name), "bert-base-arabertv02"))
-        return cls("normalize")
+        arabert_name = next((n for n in ARABERT_NAMES if n == name), "bert-base-arabertv02")
+        if choice == "auto":
+            choice = "arabert" if "arabert" in name else "normalize"
+        return cls(choice, arabert_name if choice == "arabert" else None, strip_markup)
 
 
 @lru_cache(maxsize=8)
@@ -62,10 +84,14 @@ def _arabert(model_name: str):
 def preprocessor(spec: PreprocessingSpec):
     """A function str -> str for the given spec."""
     if spec.kind == "arabert":
-        return _arabert(spec.model_name).preprocess
-    if spec.kind == "normalize":
-        return normalize_arabic
-    return lambda text: text
+        kind = _arabert(spec.model_name).preprocess
+    elif spec.kind == "normalize":
+        kind = normalize_arabic
+    else:
+        kind = str
+    if not spec.strip_markup:
+        return kind
+    return lambda text: kind(strip_markup(text))
 
 
 SENTENCE_END = re.compile(r"(?<=[.!؟?])\s+")

@@ -1,22 +1,35 @@
-"""How a batch of token windows is run: PyTorch (fp32, bf16, fp16) or ONNX Runtime (fp32, int8).
+"""Where and how batches of token windows run: a backend (PyTorch or ONNX Runtime) and a number format.
 
-``choose_precision("auto", ...)`` picks the fastest path that keeps accuracy on the hardware
-at hand: bf16 autocast on CUDA (fp16 where bf16 is missing); on CPU, bf16 weights only when
-the CPU computes bf16 natively (AMX or AVX-512 BF16; emulated bf16 is slower than fp32), else
-the int8 ONNX export when the model folder has one (``newsclf export --onnx --int8``), else
-fp32. Any path can be forced by name.
+``backend`` is ``"torch"`` or ``"onnx"``; ``precision`` is ``"fp32"``, ``"bf16"``, ``"fp16"``
+(torch) or ``"fp32"``, ``"int8"`` (onnx); ``"auto"`` for either picks the fastest choice that
+keeps accuracy on the hardware at hand (:func:`choose_runtime`). :func:`load_runner` builds the
+runner from a :class:`~newsclf.loading.ModelSource`; the ONNX runner never builds the PyTorch
+model (it only needs the word-embedding matrix). :func:`run_windows` runs windows in
+token-budget batches, preparing the next batches in a background thread.
 """
 from __future__ import annotations
 
+import warnings
 from contextlib import nullcontext
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16", "onnx", "onnx-int8")
-ONNX_FILES = {"onnx": "onnx/model.onnx", "onnx-int8": "onnx/model-int8.onnx"}
+from .batching import pad_windows, prefetch, token_budget_batches
+
+BACKENDS = ("auto", "torch", "onnx")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
+BACKEND_PRECISIONS = {"torch": ("fp32", "bf16", "fp16"), "onnx": ("fp32", "int8")}
+ONNX_FILES = {"fp32": "onnx/model.onnx", "int8": "onnx/model-int8.onnx"}
+DEPRECATED_PRECISIONS = {"onnx": ("onnx", "fp32"), "onnx-int8": ("onnx", "int8")}
+
+
+def probabilities(topic_logits: torch.Tensor, stance_logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Topic probabilities (a sigmoid per topic) and stance probabilities (softmax), in fp32."""
+    return torch.sigmoid(topic_logits.float()), torch.softmax(stance_logits.float(), -1)
 
 
 @lru_cache(maxsize=1)
@@ -29,31 +42,79 @@ def cpu_has_native_bf16() -> bool:
     return "amx_bf16" in flags or "avx512_bf16" in flags
 
 
-def choose_precision(precision: str, device: torch.device, model_dir: Path | None) -> str:
-    """Resolve ``"auto"`` to a concrete path; check a forced one is possible here."""
+def resolve_device(device) -> torch.device:
+    """A torch.device; ``None`` is CUDA when present, else the CPU. An unusable device is a ValueError
+    that says which devices this machine has."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f"device must be a str such as 'cpu' or 'cuda:0', or a torch.device, got "
+                        f"{type(device).__name__}")
+    try:
+        device = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"device {device!r} is not a device name; use 'cpu', 'cuda' or 'cuda:N'") from None
+    available = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if device.type == "cuda" and (not torch.cuda.is_available() or (device.index or 0) >= torch.cuda.device_count()):
+        raise ValueError(f"device {str(device)!r} is not available: CUDA "
+                         f"{'has no such GPU' if torch.cuda.is_available() else 'is not available here'}; "
+                         f"available devices: {available}")
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {str(device)!r} is not supported; available devices: {available}")
+    return device
+
+
+def choose_runtime(backend: str, precision: str, device: torch.device, model_dir: Path | None) -> tuple[str, str]:
+    """Resolve ``"auto"`` for backend and precision; check that a forced choice is possible here.
+
+    Auto: CUDA runs torch in bf16 (fp16 where bf16 is missing); a CPU with native bf16 (AMX or
+    AVX-512 BF16) runs torch in bf16; other CPUs run torch in fp32 (emulated bf16 is slower
+    than fp32). ONNX Runtime is used when asked for, in int8 when the model folder has that export.
+    """
+    if precision in DEPRECATED_PRECISIONS:
+        warnings.warn(f"precision={precision!r} is deprecated: use backend={DEPRECATED_PRECISIONS[precision][0]!r}, "
+                      f"precision={DEPRECATED_PRECISIONS[precision][1]!r}", FutureWarning, stacklevel=3)
+        backend, precision = DEPRECATED_PRECISIONS[precision]
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision.startswith("onnx"):
-        if model_dir is None or not (model_dir / ONNX_FILES[precision]).is_file():
-            raise FileNotFoundError(f"precision {precision!r} needs {ONNX_FILES[precision]} in the model folder "
-                                    f"({model_dir}); create it with: newsclf export MODEL --onnx"
-                                    + (" --int8" if precision == "onnx-int8" else ""))
+    if backend == "auto":
+        backend = "onnx" if precision == "int8" else "torch"
+    if precision == "auto":
+        if backend == "onnx":
+            has_int8 = model_dir is not None and (model_dir / ONNX_FILES["int8"]).is_file()
+            precision = "int8" if has_int8 else "fp32"
+        elif device.type == "cuda":
+            precision = "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+        else:
+            precision = "bf16" if cpu_has_native_bf16() else "fp32"
+    if precision not in BACKEND_PRECISIONS[backend]:
+        raise ValueError(f"backend {backend!r} runs precision {BACKEND_PRECISIONS[backend]}, not {precision!r}")
+    if backend == "onnx":
         if device.type != "cpu":
-            raise ValueError("the ONNX paths run on the CPU; pass device='cpu'")
-        return precision
-    if precision != "auto":
-        return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if cpu_has_native_bf16():
-        return "bf16"
-    if model_dir is not None and (model_dir / ONNX_FILES["onnx-int8"]).is_file():
-        return "onnx-int8"
-    return "fp32"
+            raise ValueError("the ONNX backend runs on the CPU; pass device='cpu'")
+        if model_dir is None or not (model_dir / ONNX_FILES[precision]).is_file():
+            raise FileNotFoundError(f"backend 'onnx' with precision {precision!r} needs {ONNX_FILES[precision]} in "
+                                    f"the model folder ({model_dir}); create it with: newsclf export MODEL --onnx"
+                                    + (" --int8" if precision == "int8" else ""))
+    return backend, precision
+
+
+def load_runner(source, device=None, backend: str = "auto", precision: str = "auto"):
+    """The runner for a :class:`~newsclf.loading.ModelSource` on ``device``."""
+    device = resolve_device(device)
+    backend, precision = choose_runtime(backend, precision, device, source.folder)
+    if backend == "onnx":
+        return OnnxRunner(source.folder / ONNX_FILES[precision], source.word_embeddings(), source.tokenizer.pad_token_id,
+                          precision)
+    return TorchRunner(source.build_model(), device, precision, source.tokenizer.pad_token_id)
 
 
 class TorchRunner:
     """Runs the PyTorch model; on CUDA reduced precision is autocast, on CPU the weights are cast."""
+
+    backend = "torch"
 
     def __init__(self, model, device: torch.device, precision: str, pad_id: int):
         self.device, self.precision, self.pad_id = device, precision, pad_id
@@ -63,7 +124,7 @@ class TorchRunner:
             model = model.to(self.dtype)
         self.model = model
 
-    def prepare(self, windows: list[list[int]]) -> dict[str, torch.Tensor]:
+    def prepare(self, windows: list) -> dict[str, torch.Tensor]:
         """Padded, pinned (on CUDA) input tensors for one batch; runs in the loader thread."""
         ids, mask = pad_windows(windows, self.pad_id)
         batch = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
@@ -71,19 +132,21 @@ class TorchRunner:
             batch = {k: v.pin_memory() for k, v in batch.items()}
         return batch
 
-    def __call__(self, batch: dict[str, torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
+    def __call__(self, batch: dict[str, torch.Tensor]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Topic probabilities, stance probabilities and mean-pooled encoder outputs of one batch."""
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         autocast = (torch.autocast("cuda", dtype=self.dtype)
                     if self.device.type == "cuda" and self.dtype != torch.float32 else nullcontext())
         with torch.inference_mode(), autocast:
             out = self.model(**batch)
-            topic = torch.sigmoid(out.topic_logits.float())
-            stance = torch.softmax(out.stance_logits.float(), -1)
-        return topic.cpu().numpy(), stance.cpu().numpy()
+            topic, stance = probabilities(out.topic_logits, out.stance_logits)
+        return topic.cpu().numpy(), stance.cpu().numpy(), out.pooled.float().cpu().numpy()
 
 
 class OnnxRunner:
     """Runs an exported model with ONNX Runtime on the CPU; the word vectors are looked up here."""
+
+    backend = "onnx"
 
     def __init__(self, path: Path, word_embeddings: np.ndarray, pad_id: int, precision: str):
         import onnxruntime as ort
@@ -91,22 +154,45 @@ class OnnxRunner:
         self.session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         self.embeddings = np.ascontiguousarray(word_embeddings, dtype=np.float32)
         self.pad_id, self.precision = pad_id, precision
+        self.outputs = {o.name for o in self.session.get_outputs()}
 
-    def prepare(self, windows: list[list[int]]) -> dict[str, np.ndarray]:
+    def prepare(self, windows: list) -> dict[str, np.ndarray]:
         ids, mask = pad_windows(windows, self.pad_id)
         return {"inputs_embeds": self.embeddings[ids], "attention_mask": mask}
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        topic, stance = self.session.run(["topic_probs", "stance_probs"], batch)
-        return topic, stance
+    def __call__(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """As :meth:`TorchRunner.__call__`; a graph exported without the ``pooled`` output gives None for it."""
+        names = [n for n in ("topic_probs", "stance_probs", "pooled") if n in self.outputs]
+        topic, stance, *pooled = self.session.run(names, batch)
+        return topic, stance, (pooled[0] if pooled else None)
 
 
-def pad_windows(windows: list, pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Right-padded int64 ids and attention mask for windows of different lengths."""
-    width = max(len(w) for w in windows)
-    ids = np.full((len(windows), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(windows), width), dtype=np.int64)
-    for row, w in enumerate(windows):
-        ids[row, :len(w)] = w
-        mask[row, :len(w)] = 1
-    return ids, mask
+def run_windows(runner, windows: list, batch_size: int, max_seq_length: int,
+                progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per-window topic probabilities, stance probabilities and pooled vectors (None where the runner
+    has none), in window order, from token-budget batches of at most ``batch_size`` windows."""
+    batches = token_budget_batches([len(w) for w in windows], max_tokens=batch_size * max_seq_length,
+                                   max_batch=batch_size)
+    outputs: list = [None, None, None]
+    loader = prefetch((b, runner.prepare([windows[i] for i in b])) for b in batches)
+    for batch, inputs in tqdm(loader, total=len(batches), desc="classify", unit="batch", disable=not progress):
+        for k, value in enumerate(_run(runner, inputs, [windows[i] for i in batch])):
+            if value is None:
+                continue
+            if outputs[k] is None:
+                outputs[k] = np.zeros((len(windows), value.shape[1]), np.float32)
+            outputs[k][batch] = value
+    return tuple(outputs)
+
+
+def _run(runner, inputs, windows: list) -> tuple:
+    """One batch; on CUDA out-of-memory, run it again as two halves (recursively)."""
+    try:
+        return runner(inputs)
+    except torch.cuda.OutOfMemoryError:
+        if len(windows) == 1:
+            raise
+        torch.cuda.empty_cache()
+        half = len(windows) // 2
+        parts = [_run(runner, runner.prepare(w), w) for w in (windows[:half], windows[half:])]
+        return tuple(None if p[0] is None else np.concatenate(p) for p in zip(*parts))

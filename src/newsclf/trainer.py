@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
+import yaml
 from datasets import Dataset
 from transformers import (AutoTokenizer, DataCollatorWithPadding, EarlyStoppingCallback, Trainer,
                           TrainerCallback, TrainingArguments, set_seed)
@@ -24,11 +26,13 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from .backbones import resolve_checkpoint
 from .data import Record, label_arrays, read_records
-from .labels import STANCES, TOPICS, stance_to_index, topics_to_vector
+from .labels import STANCES, TOPICS
 from .metrics import score_report, tune_thresholds
-from .modeling import NewsClfModel
+from .model_card import read_epochs
+from .modeling import NewsClfConfig, NewsClfModel
 from .preprocessing import PreprocessingSpec, preprocessor
-from .training_args import ConfigError, TrainConfig
+from .runtime import probabilities
+from .config import ConfigError, TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -46,26 +50,19 @@ def class_weights(records: list[Record]) -> tuple[list[float], list[float]]:
 def encode(records: list[Record], tokenizer, preprocess, max_length: int) -> Dataset:
     """A datasets.Dataset of token ids and both heads' labels."""
     enc = tokenizer([preprocess(r.text) for r in records], truncation=True, max_length=max_length)
-    return Dataset.from_dict({
-        "input_ids": enc["input_ids"],
-        "attention_mask": enc["attention_mask"],
-        "topic_labels": [topics_to_vector(r.topics) for r in records],
-        "stance_labels": [stance_to_index(r.stance) for r in records],
-    })
-
-
-def _probabilities(topic_logits, stance_logits):
-    topic = torch.sigmoid(torch.as_tensor(topic_logits, dtype=torch.float32)).numpy()
-    stance = torch.softmax(torch.as_tensor(stance_logits, dtype=torch.float32), -1).numpy()
-    return topic, stance
+    topic, stance = label_arrays(records)
+    return Dataset.from_dict({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
+                              "topic_labels": topic.tolist(), "stance_labels": stance.tolist()})
 
 
 def compute_metrics(eval_pred) -> dict:
-    """Flat dev metrics for the Trainer's log and checkpoint selection (thresholds at 0.5)."""
-    topic_logits, stance_logits = eval_pred.predictions
+    """Flat dev metrics for the Trainer's log and checkpoint selection, with topic thresholds tuned on
+    these predictions (as the saved model's will be): at a fixed 0.5, class-weighted heads look worse
+    than they are, and selection would favour the wrong epoch."""
+    topic_logits, stance_logits = eval_pred.predictions[:2]  # the third output is the pooled vector
     topic_true, stance_true = eval_pred.label_ids
-    topic, stance = _probabilities(topic_logits, stance_logits)
-    report = score_report(topic_true, topic, [0.5] * len(TOPICS), stance_true, stance)
+    topic, stance = (p.numpy() for p in probabilities(torch.as_tensor(topic_logits), torch.as_tensor(stance_logits)))
+    report = score_report(topic_true, topic, tune_thresholds(topic_true, topic), stance_true, stance)
     return {"score": report["score"], "topic_micro_f1": report["topics"]["micro_f1"],
             "topic_macro_f1": report["topics"]["macro_f1"], "stance_macro_f1": report["stance"]["macro_f1"],
             "stance_accuracy": report["stance"]["accuracy"]}
@@ -86,25 +83,58 @@ class MetricLog(TrainerCallback):
                 f.write(json.dumps(row) + "\n")
 
 
+def train_subset(records: list[Record], fraction: float, seed: int) -> list[Record]:
+    """The records of a random ``fraction`` of the documents (``doc_id``; each record its own document
+    where there is none), for learning curves."""
+    if fraction >= 1.0:
+        return records
+    docs = sorted({str(r.meta.get("doc_id", r.id)) for r in records})
+    keep = set(np.random.default_rng(seed).permutation(docs)[:max(1, round(fraction * len(docs)))])
+    return [r for r in records if str(r.meta.get("doc_id", r.id)) in keep]
+
+
+@torch.no_grad()
+def pooled_features(model: NewsClfModel, tokenizer, texts: list[str], max_length: int,
+                    batch_size: int = 32) -> torch.Tensor:
+    """The encoder's mean-pooled vectors of ``texts`` (eval mode), for feature statistics."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for start in range(0, len(texts), batch_size):
+        enc = tokenizer(texts[start:start + batch_size], truncation=True, max_length=max_length, padding=True,
+                        return_tensors="pt", return_token_type_ids=False).to(model.device)
+        out.append(model(**enc).pooled.float().cpu())
+    model.train(was_training)
+    return torch.cat(out)
+
+
 def build_model(cfg: TrainConfig, train_records: list[Record]):
     """The model with fresh heads on the configured encoder, and its tokenizer."""
     checkpoint = resolve_checkpoint(cfg.model.checkpoint)
-    spec = (PreprocessingSpec.for_checkpoint(cfg.model.checkpoint) if cfg.model.preprocessing == "auto"
-            else PreprocessingSpec(cfg.model.preprocessing,
-                                   "bert-base-arabertv02" if cfg.model.preprocessing == "arabert" else None))
+    spec = PreprocessingSpec.resolve(cfg.model.preprocessing, cfg.model.checkpoint, cfg.model.strip_markup)
     pos_weight, stance_weight = class_weights(train_records) if cfg.training.class_weights else (None, None)
     model = NewsClfModel.from_encoder(
-        checkpoint, preprocessing=spec.to_dict(), max_seq_length=cfg.model.max_length,
+        checkpoint, preprocessing=spec.to_dict(), max_seq_length=cfg.model.max_seq_length,
         window_stride=cfg.model.window_stride, classifier_dropout=cfg.model.classifier_dropout,
         topic_loss_weight=cfg.training.topic_loss_weight, stance_loss_weight=cfg.training.stance_loss_weight,
-        topic_pos_weight=pos_weight, stance_class_weights=stance_weight)
+        topic_pos_weight=pos_weight, stance_class_weights=stance_weight,
+        standardize_features=cfg.model.standardize_features)
     model.config.base_model = cfg.model.checkpoint
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    layers = model.encoder.encoder.layer
+    for name in ("freeze_layers", "reinit_layers"):
+        if getattr(cfg.model, name) > len(layers):
+            raise ConfigError(f"model.{name} is {getattr(cfg.model, name)}; the encoder has {len(layers)} layers")
+    for layer in layers[len(layers) - cfg.model.reinit_layers:] if cfg.model.reinit_layers else []:
+        layer.apply(model.encoder._init_weights)
+    if cfg.model.standardize_features:
+        preprocess = preprocessor(PreprocessingSpec(**model.config.preprocessing))
+        sample = train_records[:: max(1, len(train_records) // 2000)]
+        model.set_feature_statistics(pooled_features(model, tokenizer, [preprocess(r.text) for r in sample],
+                                                     cfg.model.max_seq_length))
     if cfg.model.freeze_embeddings:
         model.get_input_embeddings().weight.requires_grad_(False)
     if cfg.model.freeze_layers:
-        layers = model.encoder.encoder.layer
-        if cfg.model.freeze_layers > len(layers):
-            raise ConfigError(f"model.freeze_layers is {cfg.model.freeze_layers}; the encoder has {len(layers)} layers")
         for module in [model.encoder.embeddings, *layers[:cfg.model.freeze_layers]]:
             module.requires_grad_(False)
     if cfg.model.lora is not None:
@@ -114,18 +144,30 @@ def build_model(cfg: TrainConfig, train_records: list[Record]):
         model = get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
                                                  target_modules=lora.target_modules,
                                                  modules_to_save=["topic_head", "stance_head"]))
-    return model, AutoTokenizer.from_pretrained(checkpoint)
+    return model, tokenizer
+
+
+def _encoder_depth(name: str, n_layers: int) -> int:
+    """How far below the top a parameter sits: 0 for the top layer (and anything above it), n_layers for
+    the embeddings."""
+    if ".embeddings." in name:
+        return n_layers
+    match = re.search(r"\.layer\.(\d+)\.", name)
+    return n_layers - 1 - int(match.group(1)) if match else 0
 
 
 def build_optimizer(model, t) -> torch.optim.AdamW:
-    """AdamW with the heads at ``head_learning_rate``, the encoder at ``learning_rate``, and no
-    weight decay on biases and LayerNorms; frozen parameters are left out."""
+    """AdamW with the heads at ``head_learning_rate`` and the encoder at ``learning_rate``, each layer
+    below the top scaled by ``layer_lr_decay`` (layer-wise lr decay); no weight decay on biases and
+    LayerNorms; frozen parameters are left out."""
+    n_layers = _base(model).encoder.config.num_hidden_layers
     groups: dict[tuple[float, float], list] = {}
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
         head = "topic_head" in name or "stance_head" in name
-        lr = (t.head_learning_rate or t.learning_rate) if head else t.learning_rate
+        lr = ((t.head_learning_rate or t.learning_rate) if head
+              else t.learning_rate * t.layer_lr_decay ** _encoder_depth(name, n_layers))
         decay = 0.0 if param.ndim < 2 else t.weight_decay
         groups.setdefault((lr, decay), []).append(param)
     return torch.optim.AdamW([{"params": ps, "lr": lr, "weight_decay": wd} for (lr, wd), ps in groups.items()])
@@ -142,19 +184,22 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: list | None = None)
         raise ConfigError(f"{ckpt_dir} already holds checkpoints: pass --resume to continue that run, "
                           "or set another output.dir")
     set_seed(cfg.training.seed)
-    train_records, dev_records = read_records(cfg.data.train), read_records(cfg.data.dev)
+    train_records = train_subset(read_records(cfg.data.train), cfg.data.train_fraction, cfg.training.seed)
+    dev_records = read_records(cfg.data.dev)
     model, tokenizer = build_model(cfg, train_records)
     preprocess = preprocessor(PreprocessingSpec(**_base(model).config.preprocessing))
-    train_set = encode(train_records, tokenizer, preprocess, cfg.model.max_length)
-    dev_set = encode(dev_records, tokenizer, preprocess, cfg.model.max_length)
+    train_set = encode(train_records, tokenizer, preprocess, cfg.model.max_seq_length)
+    dev_set = encode(dev_records, tokenizer, preprocess, cfg.model.max_seq_length)
     t = cfg.training
+    every = "steps" if t.save_steps else "epoch"
     args = TrainingArguments(
         output_dir=str(ckpt_dir), num_train_epochs=t.epochs, learning_rate=t.learning_rate,
         per_device_train_batch_size=t.batch_size, per_device_eval_batch_size=t.eval_batch_size,
         warmup_steps=t.warmup_ratio, weight_decay=t.weight_decay,
         gradient_accumulation_steps=t.gradient_accumulation_steps, max_grad_norm=t.max_grad_norm, seed=t.seed,
         bf16=t.mixed_precision == "bf16", fp16=t.mixed_precision == "fp16",
-        eval_strategy="epoch", save_strategy="epoch", logging_strategy="epoch",
+        eval_strategy=every, save_strategy=every, logging_strategy=every,
+        eval_steps=t.save_steps, save_steps=t.save_steps, logging_steps=t.save_steps,
         load_best_model_at_end=True, metric_for_best_model=t.select_metric, greater_is_better=True,
         save_total_limit=cfg.output.save_total_limit, label_names=["topic_labels", "stance_labels"],
         report_to="none", disable_tqdm=False, dataloader_num_workers=t.dataloader_num_workers,
@@ -177,9 +222,27 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: list | None = None)
         shutil.rmtree(final)
     model.save_pretrained(final)
     tokenizer.save_pretrained(final)
-    (out / "config.json").write_text(cfg.model_dump_json(indent=2), encoding="utf-8")
+    config_yaml = yaml.safe_dump(json.loads(cfg.model_dump_json()), sort_keys=False, allow_unicode=True)
+    (final / "training_config.yaml").write_text(config_yaml, encoding="utf-8")
+    write_model_card(final, cfg, config_yaml, read_epochs(out), tokenizer)
     logger.info("saved model to %s (best checkpoint %s)", final, trainer.state.best_model_checkpoint)
     return final
+
+
+def write_model_card(final: Path, cfg: TrainConfig, config_yaml: str, epochs: list[dict], tokenizer) -> None:
+    """``final/README.md`` from the run; with a test split, its report (and figures) in ``final/eval``."""
+    from .evaluation import evaluate_file
+    from .inference import Classifier
+    from .model_card import render_model_card
+
+    test_report = None
+    if cfg.data.test is not None:
+        clf = Classifier.from_pretrained(final, device="cpu" if not torch.cuda.is_available() else None)
+        test_report = evaluate_file(clf, cfg.data.test, final / "eval", progress=False)
+    card = render_model_card(name=f"newsclf model ({Path(cfg.output.dir).name})", base_model=cfg.model.checkpoint,
+                             config_yaml=config_yaml, thresholds=NewsClfConfig.from_pretrained(final).topic_thresholds,
+                             epochs=epochs, test_report=test_report)
+    (final / "README.md").write_text(card, encoding="utf-8")
 
 
 def tune_model_thresholds(model: NewsClfModel, tokenizer, dev_records: list[Record]) -> list[float]:
@@ -187,7 +250,7 @@ def tune_model_thresholds(model: NewsClfModel, tokenizer, dev_records: list[Reco
     (preprocessing, windows, aggregation), so that the thresholds fit what users will get."""
     from .inference import Classifier
 
-    clf = Classifier.from_model(model, tokenizer, device=model.device, precision="fp32")
+    clf = Classifier.from_model(model, tokenizer, device=model.device, backend="torch", precision="fp32")
     topic_probs, _ = clf.predict_proba([r.text for r in dev_records], batch_size=64)
     return tune_thresholds(label_arrays(dev_records)[0], topic_probs)
 

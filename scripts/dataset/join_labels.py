@@ -4,7 +4,7 @@ The annotator writes one line per paragraph, ``{"id": ..., "topics": [...], "sta
 this script adds the text from the batch, puts topics in LABELS.md order, refuses missing,
 extra or repeated ids, and runs ``../shared/tools/check_annotations.py`` on the output.
 
-    python scripts/join_labels.py data/annotation/batches/primary-000.jsonl \
+    python scripts/dataset/join_labels.py data/annotation/batches/primary-000.jsonl \
         data/annotation/labels/primary-000.jsonl data/annotation/annotated/primary-000.jsonl
 """
 import argparse
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 TOPICS = ["military", "humanitarian", "diplomatic", "displacement"]
-CHECKER = Path(__file__).resolve().parents[1] / ".." / "shared" / "tools" / "check_annotations.py"
+CHECKER = Path(__file__).resolve().parents[2] / ".." / "shared" / "tools" / "check_annotations.py"
 CORPUS = CHECKER.parents[1] / "corpus" / "paragraphs.jsonl"
 
 

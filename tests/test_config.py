@@ -1,7 +1,7 @@
 import pytest
 import yaml
 
-from newsclf.training_args import ConfigError, load_config
+from newsclf.config import ConfigError, load_config
 
 from conftest import TINY_CONFIG
 
