@@ -1,16 +1,17 @@
-"""Shared fixtures: the tiny BERT and one trained tiny model for the whole session."""
+"""Shared fixtures: the tiny BERT of tests/fixtures (the one fixture model, also named by
+configs/tiny-test.yaml) and one trained tiny model for the whole session."""
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 
-from newsclf.testing import build_tiny_bert
 from newsclf.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 TINY_CONFIG = ROOT / "configs" / "tiny-test.yaml"
+TINY_BERT = ROOT / "tests" / "fixtures" / "tiny-bert"  # rebuilt by scripts/release/make_test_fixtures.py
 
 
 def read_jsonl(path):
@@ -18,17 +19,16 @@ def read_jsonl(path):
 
 
 @pytest.fixture(scope="session")
-def tiny_bert(tmp_path_factory) -> Path:
-    """A random tiny BERT with a WordPiece tokenizer trained on tests/data, built in seconds."""
-    texts = [r["text"] for split in ("train", "dev", "test") for r in read_jsonl(DATA / f"{split}.jsonl")]
-    return build_tiny_bert(texts, tmp_path_factory.mktemp("tiny-bert"))
+def tiny_bert() -> Path:
+    """The random tiny BERT with a WordPiece tokenizer trained on tests/data."""
+    return TINY_BERT
 
 
 @pytest.fixture(scope="session")
-def tiny_config(tiny_bert, tmp_path_factory):
-    """configs/tiny-test.yaml on the freshly built tiny BERT, writing to a temporary folder."""
+def tiny_config(tmp_path_factory):
+    """configs/tiny-test.yaml (on the tiny BERT), writing to a temporary folder."""
     cfg = load_config(TINY_CONFIG)
-    cfg.model.checkpoint = str(tiny_bert)
+    assert Path(cfg.model.checkpoint) == TINY_BERT.resolve()
     cfg.output.dir = tmp_path_factory.mktemp("run")
     return cfg
 

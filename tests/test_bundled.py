@@ -5,19 +5,20 @@ import sys
 import numpy as np
 import pytest
 
-from newsclf import Classifier, classify, default_model
+from newsclf import Classifier, classify
+from newsclf.bundled import is_available
 from newsclf.data import label_arrays, read_records
 from newsclf.metrics import stance_metrics, topic_metrics
 
 from conftest import DATA
 
-LOAD = ("import time; from newsclf.default_model import load_default; t = time.perf_counter(); "
-        "load_default(device='cpu'); print(time.perf_counter() - t)")  # the load, after Python has imported newsclf
+LOAD = ("import time; from newsclf import Classifier; t = time.perf_counter(); "
+        "Classifier.from_pretrained(device='cpu'); print(time.perf_counter() - t)")  # after `import newsclf`
 
 
 @pytest.fixture(scope="module")
 def default():
-    assert default_model.is_available(), "the default model must ship inside the package"
+    assert is_available(), "the default model must ship inside the package"
     return Classifier.from_pretrained(None, device="cpu")
 
 
@@ -37,8 +38,9 @@ def test_classify_without_a_model_uses_the_default():
 
 def test_the_int8_onnx_graph_ships_and_agrees_with_fp32(default):
     texts = [r.text for r in read_records(DATA / "dev.jsonl")][:16]
-    int8 = default_model.load_default(device="cpu", precision="onnx-int8")
-    fp32 = default_model.load_default(device="cpu", precision="fp32")
+    int8 = Classifier.from_pretrained(None, device="cpu", backend="onnx", precision="int8")
+    fp32 = Classifier.from_pretrained(None, device="cpu", backend="torch", precision="fp32")
+    assert int8.model is None  # the ONNX backend never builds the PyTorch model
     a, b = int8.predict_proba(texts), fp32.predict_proba(texts)
     assert np.abs(a[0] - b[0]).mean() < 0.05
     assert ((a[0] >= int8.thresholds) == (b[0] >= fp32.thresholds)).mean() >= 0.9

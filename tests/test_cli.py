@@ -1,5 +1,8 @@
 import json
+import os
 import shutil
+
+import pytest
 
 from newsclf.cli import main
 
@@ -38,3 +41,54 @@ def test_data_errors_name_the_file_and_line(trained_model, tmp_path, capsys):
         f.write('{"id": "z", "text": "نص", "topics": ["sport"], "stance": "neutral"}\n')
     assert main(["evaluate", str(trained_model), str(tmp_path / "t.jsonl"), "--out", str(tmp_path / "e")]) == 2
     assert "t.jsonl:41: field 'topics' has unknown topic 'sport'" in capsys.readouterr().err
+
+
+def test_os_errors_are_one_line_without_traceback(trained_model, tmp_path, capsys):
+    src = tmp_path / "in.txt"
+    src.write_text("قصفت الطائرات مدينة حلب\n", encoding="utf-8")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        code = main(["predict", str(src), str(locked / "sub" / "out.jsonl"), "--model", str(trained_model)])
+    finally:
+        locked.chmod(0o700)
+    err = capsys.readouterr().err
+    if os.geteuid() == 0:  # root writes anywhere: the read-only folder is no obstacle there
+        assert code == 0
+    else:
+        assert code == 2 and err.startswith("newsclf predict: error:") and "Traceback" not in err
+    assert main(["predict", str(tmp_path / "missing.txt"), str(tmp_path / "o.jsonl"), "--model",
+                 str(trained_model)]) == 2
+    err = capsys.readouterr().err
+    assert "input file not found" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert main(["predict", str(src), str(tmp_path / "o2.jsonl"), "--model", "/nonexistent/model"]) == 2
+    assert "model folder not found: /nonexistent/model" in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError):
+        main(["--debug", "predict", str(tmp_path / "missing.txt"), str(tmp_path / "o3.jsonl"), "--model",
+              str(trained_model)])
+
+
+def test_bad_arguments_name_the_allowed_values(trained_model, tmp_path, capsys):
+    src = tmp_path / "in.txt"
+    src.write_text("قصفت الطائرات مدينة حلب\n", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        main(["predict", str(src), str(tmp_path / "o.jsonl"), "--batch-size", "0"])
+    assert "expected a positive whole number, got 0" in capsys.readouterr().err
+    assert main(["predict", str(src), str(tmp_path / "o.jsonl"), "--model", str(trained_model), "--device",
+                 "cuda:7"]) == 2 or __import__("torch").cuda.device_count() > 7
+    assert "available devices" in capsys.readouterr().err
+    assert main(["predict", str(src), str(tmp_path / "o4.jsonl"), "--model", str(trained_model), "--on-empty",
+                 "error"]) == 0
+    assert "deprecated: use --on-empty raise" in capsys.readouterr().err
+
+
+def test_dotted_overrides_reach_the_config(tmp_path, monkeypatch):
+    from newsclf import cli
+
+    seen = {}
+    monkeypatch.setattr("newsclf.trainer.train", lambda cfg, resume=False: seen.setdefault("cfg", cfg) and tmp_path)
+    assert cli.main(["train", str(TINY_CONFIG), "--training.learning_rate", "1e-4", "--set",
+                     "model.max_seq_length=32", f"--output.dir={tmp_path}"]) == 0
+    cfg = seen["cfg"]
+    assert cfg.training.learning_rate == 1e-4 and cfg.model.max_seq_length == 32 and cfg.output.dir == tmp_path

@@ -1,7 +1,9 @@
+from pathlib import Path
+
 import pytest
 import yaml
 
-from newsclf.config import ConfigError, load_config
+from newsclf.config import ConfigError, load_config, reference_markdown
 
 from conftest import TINY_CONFIG
 
@@ -60,3 +62,40 @@ def test_unreadable_files_are_config_errors(tmp_path):
     (tmp_path / "list.yaml").write_text("- a\n- b\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_config(tmp_path / "list.yaml")
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_config_table_is_generated_from_the_schema():
+    text = README.read_text(encoding="utf-8")
+    begin, end = "<!-- config-keys:begin -->", "<!-- config-keys:end -->"
+    table = text[text.index(begin) + len(begin):text.index(end)].strip()
+    assert table == reference_markdown().strip(), (
+        "README's config table differs from newsclf.config; regenerate it with "
+        "`python -c 'from newsclf.config import reference_markdown; print(reference_markdown())'`")
+
+
+def test_every_key_has_a_description():
+    assert "| None |" not in reference_markdown()
+
+
+def test_overrides_are_validated_like_the_file(tmp_path):
+    path = write(tmp_path, BASE)
+    cfg = load_config(path, ["training.learning_rate=1e-4", "model.max_seq_length=32"])
+    assert cfg.training.learning_rate == 1e-4 and cfg.model.max_seq_length == 32
+    with pytest.raises(ConfigError, match="unknown key 'training.learnig_rate'"):
+        load_config(path, ["training.learnig_rate=1e-4"])
+    with pytest.raises(ConfigError, match="must look like section.key=value"):
+        load_config(path, ["training.learning_rate"])
+
+
+def test_old_key_names_still_load_with_a_warning(tmp_path):
+    with pytest.warns(FutureWarning, match="max_length' is deprecated"):
+        cfg = load_config(write(tmp_path, {**BASE, "model": {"max_length": 96}}))
+    assert cfg.model.max_seq_length == 96
+
+
+def test_layer_counts_are_checked_with_the_other_keys(tmp_path):
+    with pytest.raises(ConfigError, match=r"'model.freeze_layers' is 5, but the encoder .* has 2 layers"):
+        load_config(TINY_CONFIG, ["model.freeze_layers=5"])

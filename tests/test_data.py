@@ -83,6 +83,14 @@ def test_iter_texts_reads_every_format(tmp_path):
     assert [(r.id, r.text) for r in iter_texts(tmp_path / "in.parquet")] == [("x", "أ"), ("y", "ب")]
 
 
+@pytest.mark.parametrize("header, row", [("id,text", "a1,نص الفقرة"), ("text,id", "نص الفقرة,a1")])
+def test_csv_with_a_byte_order_mark_reads_in_any_column_order(tmp_path, header, row):
+    path = tmp_path / "excel.csv"
+    path.write_text(f"{header}\n{row}\n", encoding="utf-8-sig")  # as Excel writes it
+    rows = list(iter_texts(path))
+    assert [(r.id, r.text) for r in rows] == [("a1", "نص الفقرة")]
+
+
 def test_iter_texts_names_missing_text_field(tmp_path):
     write_jsonl(tmp_path / "in.jsonl", [{"id": "x", "body": "أ"}])
     with pytest.raises(DataError, match=r"in.jsonl:1: field 'text' is missing"):

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 
 from newsclf import Classifier, Prediction, classify
-from newsclf.inference import aggregate_windows, token_budget_batches
 
 from conftest import DATA, read_jsonl
 
@@ -33,39 +32,12 @@ def test_results_come_back_in_input_order_whatever_the_batching(clf):
     assert np.allclose(batched[0], reversed_topics, atol=1e-5)
 
 
-def test_long_paragraphs_are_read_whole_with_overlapping_windows(clf):
-    long_text = " ".join(TEXTS[:6])
-    windows, owner = clf.windows([long_text, TEXTS[0]])
-    n_tokens = len(clf.tokenizer(long_text)["input_ids"])
-    assert n_tokens > clf.config.max_seq_length and (owner == 0).sum() > 1
-    assert all(len(w) <= clf.config.max_seq_length for w in windows)
-    covered = set()  # every content token of the long text lies in some window
-    for w in (w for w, o in zip(windows, owner) if o == 0):
-        covered |= set(w)
-    assert set(clf.tokenizer(long_text)["input_ids"]) <= covered
-    topic, stance = clf.predict_proba([long_text])
-    assert topic.shape == (1, 4) and abs(stance.sum() - 1) < 1e-5
-
-
-def test_window_aggregation_takes_topic_max_and_weighted_stance_mean():
-    topic, stance = aggregate_windows(np.array([[.1, .9], [.7, .2], [.3, .3]]), np.array([[1., 0], [0, 1], [.5, .5]]),
-                                      np.array([0, 0, 1]), [30, 10, 5], 2)
-    assert np.allclose(topic, [[.7, .9], [.3, .3]])
-    assert stance[0].tolist() == pytest.approx([.75, .25])
-
-
-def test_token_budget_batches_cover_every_index_once():
-    lengths = [5, 50, 7, 64, 3, 64, 20]
-    batches = token_budget_batches(lengths, max_tokens=128, max_batch=3)
-    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
-    assert all(len(b) * max(lengths[i] for i in b) <= 128 for b in batches)
-    assert all(len(b) <= 3 for b in batches)
-
-
 @pytest.mark.parametrize("texts, error, message", [
     (["نص", 3], TypeError, "text at index 1 must be str, got int"),
     (["نص", None], TypeError, "index 1 must be str, got NoneType"),
-    (["نص", "  \n"], ValueError, "text at index 1 is empty"),
+    (["نص", "  \n"], ValueError, "text at index 1 has no visible characters"),
+    (["نص", "\u200f\xa0\u200b"], ValueError, "text at index 1 has no visible characters"),
+    (["نص", "\ud800"], ValueError, "text at index 1 is not valid Unicode: a lone surrogate"),
     (42, TypeError, "texts must be a str or a list of str"),
 ])
 def test_bad_input_names_index_and_type(clf, texts, error, message):

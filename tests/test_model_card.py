@@ -14,15 +14,25 @@ def report(seed):
     return score_report(y, p, [0.5] * 4, s, np.eye(3)[s] * 0.7 + 0.1)
 
 
-def test_card_has_scores_beside_the_baseline_tries_and_limits():
-    card = render_model_card(name="newsclf default", base_model="e5", base_licence="MIT", config_yaml="a: 1",
-                             test_report=report(0), baseline_report=report(1),
-                             tries=[{"name": "A", "change": "lr 1e-4", "topic_micro_f1": 0.8, "topic_macro_f1": 0.7,
-                                     "stance_macro_f1": 0.6, "kept": True}])
+EPOCHS = [{"epoch": 1, "step": 10, "train_loss": 1.2, "eval_score": 0.5, "eval_topic_micro_f1": 0.6,
+           "eval_topic_macro_f1": 0.5, "eval_stance_macro_f1": 0.4}]
+
+
+def test_card_has_config_dev_scores_thresholds_and_test_scores_beside_the_baseline():
+    card = render_model_card(name="newsclf default", base_model="e5", config_yaml="a: 1", thresholds=[.4, .5, .6, .7],
+                             epochs=EPOCHS, test_report=report(0), baseline_report=report(1),
+                             baseline_name="TF-IDF", intro="Made for analysts.", extra="## Size\n\n40 MB")
     assert "| topic: military |" in card and "| stance: neutral |" in card
-    assert "| topic micro-F1 |" in card and "baseline" in card
-    assert "| A | lr 1e-4 | 0.800 | 0.700 | 0.600 | yes |" in card
-    assert "not about the truth of the report" in card and "Expected calibration error" in card
+    assert "| topic micro-F1 |" in card and "| summary | this model | TF-IDF | difference |" in card
+    assert "| 1 | 10 | 1.200 | 0.600 | 0.500 | 0.400 | 0.500 |" in card
+    assert "military 0.40, humanitarian 0.50, diplomatic 0.60, displacement 0.70" in card
+    assert "```yaml\na: 1\n```" in card and "Made for analysts." in card and "## Size" in card
+    assert "Expected calibration error" in card and "| | pro_government | pro_opposition | neutral |" in card
+
+
+def test_card_without_a_test_split_has_no_test_section():
+    card = render_model_card(name="m", base_model="e5", config_yaml="a: 1", thresholds=[.5] * 4, epochs=EPOCHS)
+    assert "Test-split" not in card and "## Dev scores during training" in card
 
 
 def test_dev_scores_take_the_best_epoch(tmp_path):

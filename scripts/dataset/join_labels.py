@@ -13,7 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-TOPICS = ["military", "humanitarian", "diplomatic", "displacement"]
+from newsclf.labels import TOPICS
+
 CHECKER = Path(__file__).resolve().parents[2] / ".." / "shared" / "tools" / "check_annotations.py"
 CORPUS = CHECKER.parents[1] / "corpus" / "paragraphs.jsonl"
 

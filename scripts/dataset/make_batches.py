@@ -1,6 +1,6 @@
 """Cut suggested paragraphs into annotation batches (ids and texts only) and write each annotator's brief.
 
-Every annotator gets a queue of primary batches; ``--second`` paragraphs, taken from the first
+Rows are shuffled (seeded); every annotator gets a queue of primary batches; ``--second`` paragraphs, from the first
 batches of each queue, are given once more to the next annotator (in the middle of its queue)
 for an independent second reading. Each brief holds the whole of LABELS.md.
 
@@ -9,6 +9,7 @@ for an independent second reading. Each brief holds the whole of LABELS.md.
 """
 import argparse
 import json
+import random
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,9 +59,11 @@ def main():
     p.add_argument("--annotators", type=int, default=8)
     p.add_argument("--size", type=int, default=50)
     p.add_argument("--second", type=int, default=800, help="paragraphs to read twice")
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--deadline", default="13:25", help="wall-clock time (UTC) after which no batch is started")
     args = p.parse_args()
     rows = [json.loads(line) for line in open(args.suggested, encoding="utf-8")]
+    random.Random(args.seed).shuffle(rows)  # every batch mixes the shares, so a partial round keeps the mix
     work = ROOT / "runs" / args.round
     batches_dir, labels_dir = work / "batches", work / "labels"
     annotated_dir = ROOT / "data" / "annotation" / args.round / "annotated"

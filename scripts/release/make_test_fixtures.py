@@ -1,7 +1,7 @@
 """Make the test fixtures: a labelled sample of the dataset in tests/data/ and the tiny BERT
 (tests/fixtures/tiny-bert) that configs/tiny-test.yaml trains from.
 
-    python scripts/make_test_fixtures.py
+    python scripts/release/make_test_fixtures.py
 """
 import json
 import random
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from newsclf.testing import build_tiny_bert
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SIZES = {"train": 120, "dev": 40, "test": 40}
 
 

@@ -1,10 +1,12 @@
 """The floor to beat: TF-IDF (character and word n-grams) + logistic regression.
 
-Fitted on train; the regularisation strength of each head and the per-topic thresholds are
-tuned on dev; scored once on test with newsclf's own metrics. Writes ``data/baseline/``
-(report.json, report.md and the dev tuning log).
+Fitted on train (or ``--train-fraction`` of its documents, chosen as ``data.train_fraction``
+chooses them, for learning curves); the regularisation strength of each head and the per-topic
+thresholds are tuned on dev; scored once on test with newsclf's own metrics. Writes
+``data/baseline/`` or ``--out`` (report.json with the dev scores too, report.md).
 
-    python scripts/tfidf_baseline.py data
+    python scripts/release/tfidf_baseline.py data
+    python scripts/release/tfidf_baseline.py data --train-fraction 0.25 --out runs/curve/tfidf-25
 """
 import argparse
 import json
@@ -20,6 +22,7 @@ from newsclf.evaluation import markdown_summary
 from newsclf.labels import TOPICS
 from newsclf.metrics import score_report, stance_metrics, topic_metrics, tune_thresholds
 from newsclf.preprocessing import normalize_arabic
+from newsclf.trainer import train_subset
 
 C_GRID = (0.5, 2.0, 8.0, 32.0)
 
@@ -37,9 +40,13 @@ def topic_probs(models, x):
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("data_dir")
+    p.add_argument("--train-fraction", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=42, help="as training.seed: which documents a fraction keeps")
+    p.add_argument("--out", help="report folder (default DATA_DIR/baseline)")
     args = p.parse_args()
     data = Path(args.data_dir)
     splits = {s: read_records(data / f"{s}.jsonl") for s in ("train", "dev", "test")}
+    splits["train"] = train_subset(splits["train"], args.train_fraction, args.seed)
     vec = features()
     x = {"train": vec.fit_transform([normalize_arabic(r.text) for r in splits["train"]])}
     x |= {s: vec.transform([normalize_arabic(r.text) for r in splits[s]]) for s in ("dev", "test")}
@@ -62,15 +69,21 @@ def main():
     _, stance_c, stance_model = best_stance
     report = score_report(y["test"][0], topic_probs(topic_models, x["test"]), thresholds, y["test"][1],
                           stance_model.predict_proba(x["test"]))
+    dev = score_report(y["dev"][0], topic_probs(topic_models, x["dev"]), thresholds, y["dev"][1],
+                       stance_model.predict_proba(x["dev"]))
     report |= {"data": str(data / "test.jsonl"), "model": "tfidf char(2-5)+word(1-2) + logistic regression",
-               "topic_C": topic_c, "stance_C": stance_c, "dev_tuning": log}
-    out = data / "baseline"
-    out.mkdir(exist_ok=True)
+               "train_paragraphs": len(splits["train"]), "train_fraction": args.train_fraction,
+               "topic_C": topic_c, "stance_C": stance_c, "dev_tuning": log,
+               "dev": {"topic_micro_f1": dev["topics"]["micro_f1"], "topic_macro_f1": dev["topics"]["macro_f1"],
+                       "stance_macro_f1": dev["stance"]["macro_f1"]}}
+    out = Path(args.out) if args.out else data / "baseline"
+    out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=1))
     (out / "report.md").write_text(markdown_summary(report) + f"\nTuned on dev: topic C={topic_c}, stance C={stance_c}"
                                    f", thresholds {[round(t, 2) for t in thresholds]}.\n")
-    print(json.dumps({"topic_micro_f1": report["topics"]["micro_f1"], "topic_macro_f1": report["topics"]["macro_f1"],
-                      "stance_macro_f1": report["stance"]["macro_f1"], "dev_tuning": log}, indent=1))
+    print(json.dumps({"train_paragraphs": len(splits["train"]), "topic_micro_f1": report["topics"]["micro_f1"],
+                      "topic_macro_f1": report["topics"]["macro_f1"], "stance_macro_f1": report["stance"]["macro_f1"],
+                      "dev": report["dev"]}, indent=1))
 
 
 if __name__ == "__main__":

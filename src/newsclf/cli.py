@@ -207,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()  # weight-loading bars; newsclf's own progress bars stay
     try:
         return args.func(args)
     except (ValueError, TypeError, OSError) as e:  # ConfigError and DataError are ValueErrors

@@ -6,17 +6,16 @@ How texts become windows and batches is :mod:`newsclf.batching`; where a model c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from . import loading
-from .batching import max_over_windows, mean_over_windows, token_windows
 from .labels import NEUTRAL, STANCES, TOPICS
 from .preprocessing import PreprocessingSpec, preprocessor
-from .runtime import load_runner, run_windows
+from .runtime import load_runner, run_texts
 from .validation import as_text_list, check_batch_size, texts_to_run
 
 
@@ -28,15 +27,15 @@ class Prediction:
     topic_scores: dict[str, float]
     stance: str
     stance_scores: dict[str, float]
-    no_content: bool = field(default=False)
+    no_content: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
 
-
-def no_content_prediction() -> Prediction:
-    """What an empty text gets with ``on_empty="none"``: no topic, neutral (LABELS.md's rule for none)."""
-    return Prediction([], {t: 0.0 for t in TOPICS}, NEUTRAL, {s: float(s == NEUTRAL) for s in STANCES}, True)
+    @classmethod
+    def empty(cls) -> Prediction:
+        """What an empty text gets with ``on_empty="none"``: no topic, neutral (LABELS.md's rule for none)."""
+        return cls([], dict.fromkeys(TOPICS, 0.0), NEUTRAL, {s: float(s == NEUTRAL) for s in STANCES}, True)
 
 
 class Classifier:
@@ -65,18 +64,9 @@ class Classifier:
         """Wrap an in-memory model; ``model_dir`` is where its ONNX exports are looked for."""
         return cls(loading.from_model(model, tokenizer, model_dir), device, backend, precision)
 
-    @property
-    def backend(self) -> str:
-        return self.runner.backend
-
-    @property
-    def precision(self) -> str:
-        return self.runner.precision
-
-    @property
-    def model(self):
-        """The PyTorch model (None on the ONNX backend)."""
-        return getattr(self.runner, "model", None)
+    backend = property(lambda self: self.runner.backend, doc="the backend in use (auto resolved)")
+    precision = property(lambda self: self.runner.precision, doc="the precision in use (auto resolved)")
+    model = property(lambda self: getattr(self.runner, "model", None), doc="the PyTorch model (None on onnx)")
 
     def save_pretrained(self, path: str | Path) -> None:
         if self.model is None:
@@ -90,11 +80,11 @@ class Classifier:
         single = isinstance(texts, str)
         items = [texts] if single else as_text_list(texts)
         topic, stance, _, keep = self._forward(items, batch_size, on_empty, progress)
-        results = [no_content_prediction() for _ in items]
+        results = [Prediction.empty() for _ in items]
         for row, i in enumerate(keep):
             results[i] = Prediction([t for t, p, th in zip(TOPICS, topic[row], self.thresholds) if p >= th],
-                                    {t: float(p) for t, p in zip(TOPICS, topic[row])},
-                                    STANCES[int(stance[row].argmax())], {s: float(p) for s, p in zip(STANCES, stance[row])})
+                                    dict(zip(TOPICS, topic[row].tolist())), STANCES[int(stance[row].argmax())],
+                                    dict(zip(STANCES, stance[row].tolist())))
         return results[0] if single else results
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 32,
@@ -106,8 +96,7 @@ class Classifier:
         """Mean-pooled encoder outputs (N x hidden), in input order: the vectors the heads read."""
         return self.encode(texts, batch_size, progress)[2]
 
-    def encode(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False,
-               pooled: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def encode(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False, pooled: bool = True):
         """Topic probabilities, stance probabilities and (``pooled``) embeddings, in one pass."""
         topic, stance, vectors, _ = self._forward(as_text_list(texts), batch_size, "raise", progress)
         if pooled and vectors is None:
@@ -119,14 +108,9 @@ class Classifier:
         """Per-text topic and stance probabilities and pooled vectors, and the indices of the texts run."""
         check_batch_size(batch_size)
         keep = texts_to_run(items, on_empty)
-        if not keep:
-            return np.zeros((0, len(TOPICS)), np.float32), np.zeros((0, len(STANCES)), np.float32), None, keep
-        windows, owner = token_windows(self.tokenizer, [self.preprocess(items[i]) for i in keep],
-                                       self.config.max_seq_length, self.config.window_stride)
-        lengths = [len(w) for w in windows]
-        topic, stance, vectors = run_windows(self.runner, windows, batch_size, self.config.max_seq_length, progress)
-        mean = lambda v: None if v is None else mean_over_windows(v, owner, lengths, len(keep))  # noqa: E731
-        return max_over_windows(topic, owner, len(keep)), mean(stance), mean(vectors), keep
+        texts = [self.preprocess(items[i]) for i in keep]
+        return (*run_texts(self.runner, self.tokenizer, texts, self.config.max_seq_length, self.config.window_stride,
+                           batch_size, progress), keep)
 
 
 @lru_cache(maxsize=4)
@@ -137,12 +121,9 @@ def _cached_classifier(model: str | None, device: str | None, backend: str, prec
 def classify(texts: str | Sequence[str], model: str | Path | Classifier | None = None, batch_size: int = 32,
              device: str | None = None, on_empty: str = "raise", backend: str = "auto", precision: str = "auto",
              progress: bool = False) -> Prediction | list[Prediction]:
-    """Classify one paragraph or a list of paragraphs.
-
-    ``model`` is a saved model folder, a hub id, a loaded :class:`Classifier`, or ``None`` for
-    the bundled default model; loaded models are cached between calls. ``on_empty="none"``
-    turns an empty text into a no-content result instead of a ValueError.
-    """
+    """Classify one paragraph or a list of paragraphs with ``model``: a saved model folder, a hub id, a
+    loaded :class:`Classifier`, or ``None`` for the bundled default (loaded models are cached).
+    ``on_empty="none"`` turns an empty text into a no-content result instead of a ValueError."""
     check_batch_size(batch_size)
     clf = model if isinstance(model, Classifier) else _cached_classifier(
         None if model is None else str(model), None if device is None else str(device), backend, precision)

@@ -18,7 +18,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .batching import pad_windows, prefetch, token_budget_batches
+from .batching import (max_over_windows, mean_over_windows, pad_windows, prefetch, token_budget_batches,
+                       token_windows)
+from .labels import STANCES, TOPICS
 
 BACKENDS = ("auto", "torch", "onnx")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
@@ -69,7 +71,9 @@ def choose_runtime(backend: str, precision: str, device: torch.device, model_dir
 
     Auto: CUDA runs torch in bf16 (fp16 where bf16 is missing); a CPU with native bf16 (AMX or
     AVX-512 BF16) runs torch in bf16; other CPUs run torch in fp32 (emulated bf16 is slower
-    than fp32). ONNX Runtime is used when asked for, in int8 when the model folder has that export.
+    than fp32). ONNX Runtime is used when asked for, in int8 when the model folder has that
+    export: it is no longer chosen automatically, since its dynamic quantisation made a
+    paragraph's scores depend on its batch (it now runs windows one at a time, which is slower).
     """
     if precision in DEPRECATED_PRECISIONS:
         warnings.warn(f"precision={precision!r} is deprecated: use backend={DEPRECATED_PRECISIONS[precision][0]!r}, "
@@ -105,24 +109,23 @@ def load_runner(source, device=None, backend: str = "auto", precision: str = "au
     """The runner for a :class:`~newsclf.loading.ModelSource` on ``device``."""
     device = resolve_device(device)
     backend, precision = choose_runtime(backend, precision, device, source.folder)
+    pad_id = source.tokenizer.pad_token_id
     if backend == "onnx":
-        return OnnxRunner(source.folder / ONNX_FILES[precision], source.word_embeddings(), source.tokenizer.pad_token_id,
-                          precision)
-    return TorchRunner(source.build_model(), device, precision, source.tokenizer.pad_token_id)
+        return OnnxRunner(source.folder / ONNX_FILES[precision], source.word_embeddings(), pad_id, precision)
+    return TorchRunner(source.build_model(), device, precision, pad_id)
 
 
 class TorchRunner:
-    """Runs the PyTorch model; on CUDA reduced precision is autocast, on CPU the weights are cast."""
+    """Runs the PyTorch model; bf16 and fp16 are autocast (matrix products in the reduced type, the
+    residual stream, LayerNorms and softmax in fp32), which keeps a paragraph's scores nearly
+    independent of the batch it runs in, where casting all weights would round every layer's output."""
 
     backend = "torch"
 
     def __init__(self, model, device: torch.device, precision: str, pad_id: int):
         self.device, self.precision, self.pad_id = device, precision, pad_id
         self.dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-        model = model.to(device).eval()
-        if device.type == "cpu" and self.dtype != torch.float32:
-            model = model.to(self.dtype)
-        self.model = model
+        self.model = model.to(device).eval()
 
     def prepare(self, windows: list) -> dict[str, torch.Tensor]:
         """Padded, pinned (on CUDA) input tensors for one batch; runs in the loader thread."""
@@ -135,8 +138,8 @@ class TorchRunner:
     def __call__(self, batch: dict[str, torch.Tensor]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Topic probabilities, stance probabilities and mean-pooled encoder outputs of one batch."""
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
-        autocast = (torch.autocast("cuda", dtype=self.dtype)
-                    if self.device.type == "cuda" and self.dtype != torch.float32 else nullcontext())
+        autocast = (torch.autocast(self.device.type, dtype=self.dtype) if self.dtype != torch.float32
+                    else nullcontext())
         with torch.inference_mode(), autocast:
             out = self.model(**batch)
             topic, stance = probabilities(out.topic_logits, out.stance_logits)
@@ -144,7 +147,11 @@ class TorchRunner:
 
 
 class OnnxRunner:
-    """Runs an exported model with ONNX Runtime on the CPU; the word vectors are looked up here."""
+    """Runs an exported model with ONNX Runtime on the CPU; the word vectors are looked up here.
+
+    The int8 graph is dynamically quantised: each matrix product takes its activation scale from
+    the whole input tensor, so in a batch a paragraph's scores would depend on its neighbours
+    (and on their padding). int8 therefore runs each window on its own, unpadded."""
 
     backend = "onnx"
 
@@ -163,8 +170,28 @@ class OnnxRunner:
     def __call__(self, batch: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """As :meth:`TorchRunner.__call__`; a graph exported without the ``pooled`` output gives None for it."""
         names = [n for n in ("topic_probs", "stance_probs", "pooled") if n in self.outputs]
-        topic, stance, *pooled = self.session.run(names, batch)
+        if self.precision == "int8":
+            rows = [self.session.run(names, {"inputs_embeds": batch["inputs_embeds"][i:i + 1, :n],
+                                             "attention_mask": batch["attention_mask"][i:i + 1, :n]})
+                    for i, n in enumerate(batch["attention_mask"].sum(1))]
+            outputs = [np.concatenate(parts) for parts in zip(*rows)]
+        else:
+            outputs = self.session.run(names, batch)
+        topic, stance, *pooled = outputs
         return topic, stance, (pooled[0] if pooled else None)
+
+
+def run_texts(runner, tokenizer, texts: list[str], max_seq_length: int, stride: int, batch_size: int,
+              progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per-text topic probabilities (max over windows), stance probabilities and pooled vectors
+    (token-weighted means over windows; None where the runner has none) of preprocessed texts."""
+    if not texts:
+        return np.zeros((0, len(TOPICS)), np.float32), np.zeros((0, len(STANCES)), np.float32), None
+    windows, owner = token_windows(tokenizer, texts, max_seq_length, stride)
+    lengths = [len(w) for w in windows]
+    topic, stance, vectors = run_windows(runner, windows, batch_size, max_seq_length, progress)
+    mean = lambda v: None if v is None else mean_over_windows(v, owner, lengths, len(texts))  # noqa: E731
+    return max_over_windows(topic, owner, len(texts)), mean(stance), mean(vectors)
 
 
 def run_windows(runner, windows: list, batch_size: int, max_seq_length: int,

@@ -129,7 +129,7 @@ def build_model(cfg: TrainConfig, train_records: list[Record]):
         layer.apply(model.encoder._init_weights)
     if cfg.model.standardize_features:
         preprocess = preprocessor(PreprocessingSpec(**model.config.preprocessing))
-        sample = train_records[:: max(1, len(train_records) // 2000)]
+        sample = train_records[:: max(1, len(train_records) // 1024)][:1024]  # enough for 2 moments per dim
         model.set_feature_statistics(pooled_features(model, tokenizer, [preprocess(r.text) for r in sample],
                                                      cfg.model.max_seq_length))
     if cfg.model.freeze_embeddings:

@@ -160,8 +160,8 @@ def convert(source: str | Path | None, out_dir: str | Path) -> Path:
 def mean_pooled(model, tokenizer, texts: list[str], prefix: str = "passage: ") -> np.ndarray:
     """e5-style sentence embeddings (mean over tokens, L2-normalised), for checks."""
     enc = tokenizer([prefix + t for t in texts], padding=True, truncation=True, return_tensors="pt")
+    from ..modeling import mean_pool
+
     with torch.inference_mode():
-        hidden = model(**enc).last_hidden_state
-    mask = enc["attention_mask"].unsqueeze(-1).float()
-    pooled = (hidden * mask).sum(1) / mask.sum(1)
+        pooled = mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
     return torch.nn.functional.normalize(pooled, dim=-1).numpy()

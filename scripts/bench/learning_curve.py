@@ -1,0 +1,64 @@
+"""Learning curve: dev scores of training runs made on shares of train, beside the TF-IDF floor
+fitted on the same shares (the same documents: both use ``newsclf.trainer.train_subset``).
+
+Each ``--run FRACTION RUN_DIR`` is a finished ``newsclf train`` run made with
+``--data.train_fraction FRACTION``; the floor is fitted here. Writes ``curve.json`` and
+``learning_curve.png`` into ``--out``.
+
+    newsclf train configs/default.yaml --data.train_fraction 0.25 --output.dir ../runs/curve/m25
+    python scripts/bench/learning_curve.py data --run 0.25 runs/curve/m25 --run 0.5 runs/curve/m50 \
+        --run 1.0 runs/default --out runs/curve
+"""
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from newsclf.model_card import dev_scores  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+SCORES = (("topic_micro_f1", "topic micro-F1"), ("topic_macro_f1", "topic macro-F1"),
+          ("stance_macro_f1", "stance macro-F1"))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("data_dir")
+    p.add_argument("--run", nargs=2, action="append", metavar=("FRACTION", "RUN_DIR"), required=True)
+    p.add_argument("--seed", type=int, default=42, help="the runs' training.seed")
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    points = []
+    for fraction, run in sorted(args.run, key=lambda r: float(r[0])):
+        floor_dir = out / f"tfidf-{float(fraction):g}"
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "release" / "tfidf_baseline.py"), args.data_dir,
+                        "--train-fraction", fraction, "--seed", str(args.seed), "--out", str(floor_dir)], check=True)
+        floor = json.loads((floor_dir / "report.json").read_text())
+        points.append({"fraction": float(fraction), "paragraphs": floor["train_paragraphs"], "run": run,
+                       "model": dev_scores(run), "tfidf": floor["dev"]})
+    (out / "curve.json").write_text(json.dumps(points, indent=1))
+    fig, axes = plt.subplots(1, len(SCORES), figsize=(12, 3.6), sharey=True)
+    for ax, (key, title) in zip(axes, SCORES):
+        x = [p["paragraphs"] for p in points]
+        ax.plot(x, [p["model"][key] for p in points], "o-", label="newsclf (e5-small, fine-tuned)")
+        ax.plot(x, [p["tfidf"][key] for p in points], "s--", label="TF-IDF + logistic regression")
+        ax.set_title(title)
+        ax.set_xlabel("train paragraphs")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("dev score")
+    axes[0].legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "learning_curve.png", dpi=120)
+    print(json.dumps(points, indent=1))
+
+
+if __name__ == "__main__":
+    main()
