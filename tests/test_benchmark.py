@@ -7,7 +7,8 @@ from conftest import ROOT
 
 
 def test_benchmark_runs_and_ends_with_one_json_line(tmp_path):
-    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "bench" / "benchmark.py"), "--device", "cpu", "--n", "24",
+    script = ROOT / "scripts" / "bench" / "benchmark.py"
+    out = subprocess.run([sys.executable, str(script), "--device", "cpu", "--n", "24",
                           "--sizes", "tiny", "--batch-size", "8", "--workdir", str(tmp_path)],
                          capture_output=True, text=True, check=True, timeout=300)
     summary = json.loads(out.stdout.strip().splitlines()[-1])

@@ -1,6 +1,7 @@
 """The shipped default model: present, loadable offline, and good enough to catch a broken artefact."""
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -53,3 +54,15 @@ def test_load_times(tmp_path, monkeypatch):
     later = float(subprocess.run([sys.executable, "-c", LOAD], capture_output=True, text=True, check=True).stdout)
     print(f"default model load: first {first:.1f} s, later {later:.1f} s")
     assert first < 30 and later < 10
+
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+EXAMPLE = "أعلنت الأمم المتحدة وصول قافلة مساعدات إنسانية إلى الغوطة الشرقية المحاصرة، تحمل أغذية وأدوية لآلاف المدنيين."
+
+
+@pytest.mark.parametrize("backend, precision", [("torch", "fp32"), ("torch", "bf16"), ("onnx", "int8")])
+def test_the_readme_example_output_is_what_every_runtime_path_prints(backend, precision):
+    p = Classifier.from_pretrained(None, device="cpu", backend=backend, precision=precision)(EXAMPLE)
+    scores = {k: round(v, 2) for k, v in {**p.topic_scores, **p.stance_scores}.items()}
+    printed = " ".join(map(str, (p.topics, p.stance, scores)))  # what the README's set-up command prints
+    assert f"classify('{EXAMPLE}')" in README and f"```\n{printed}\n```" in README

@@ -1,5 +1,4 @@
 import json
-import os
 import shutil
 
 import pytest
@@ -46,18 +45,11 @@ def test_data_errors_name_the_file_and_line(trained_model, tmp_path, capsys):
 def test_os_errors_are_one_line_without_traceback(trained_model, tmp_path, capsys):
     src = tmp_path / "in.txt"
     src.write_text("قصفت الطائرات مدينة حلب\n", encoding="utf-8")
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
-        code = main(["predict", str(src), str(locked / "sub" / "out.jsonl"), "--model", str(trained_model)])
-    finally:
-        locked.chmod(0o700)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")  # an output 'folder' that is a file: unwritable even for root, like a read-only one
+    assert main(["predict", str(src), str(blocker / "out.jsonl"), "--model", str(trained_model)]) == 2
     err = capsys.readouterr().err
-    if os.geteuid() == 0:  # root writes anywhere: the read-only folder is no obstacle there
-        assert code == 0
-    else:
-        assert code == 2 and err.startswith("newsclf predict: error:") and "Traceback" not in err
+    assert err.startswith("newsclf predict: error:") and "not-a-folder" in err and "Traceback" not in err
     assert main(["predict", str(tmp_path / "missing.txt"), str(tmp_path / "o.jsonl"), "--model",
                  str(trained_model)]) == 2
     err = capsys.readouterr().err
@@ -76,7 +68,7 @@ def test_bad_arguments_name_the_allowed_values(trained_model, tmp_path, capsys):
         main(["predict", str(src), str(tmp_path / "o.jsonl"), "--batch-size", "0"])
     assert "expected a positive whole number, got 0" in capsys.readouterr().err
     assert main(["predict", str(src), str(tmp_path / "o.jsonl"), "--model", str(trained_model), "--device",
-                 "cuda:7"]) == 2 or __import__("torch").cuda.device_count() > 7
+                 "cuda:99"]) == 2
     assert "available devices" in capsys.readouterr().err
     assert main(["predict", str(src), str(tmp_path / "o4.jsonl"), "--model", str(trained_model), "--on-empty",
                  "error"]) == 0

@@ -39,6 +39,57 @@ def rarity_group(records):
     return "other"
 
 
+def final_labels(first_readings: list, adjudicated: Path) -> dict:
+    """Each paragraph's first reading, replaced by the adjudicated labels where readings differed."""
+    labels = load(first_readings)
+    if adjudicated.exists():
+        labels.update({k: {**labels[k], "topics": v["topics"], "stance": v["stance"]}
+                       for k, v in load([adjudicated]).items()})
+    return labels
+
+
+def assign_documents(docs: dict, shares: dict, seed: int) -> dict:
+    """Split of each document: documents grouped by their rarest label, shuffled (seeded), and each
+    given to the split furthest below its share of that group's paragraphs."""
+    groups = defaultdict(list)
+    for doc_id in sorted(docs):
+        groups[rarity_group(docs[doc_id])].append(doc_id)
+    rng = random.Random(seed)
+    split_of = {}
+    for name in sorted(groups):
+        ids = groups[name]
+        rng.shuffle(ids)
+        total = sum(len(docs[d]) for d in ids)
+        filled = Counter()
+        for d in ids:
+            split = min(shares, key=lambda s: (filled[s] + len(docs[d]) / 2) / (shares[s] * total))
+            split_of[d] = split
+            filled[split] += len(docs[d])
+    return split_of
+
+
+def write_split(rows: list, path: Path, note: str = "") -> None:
+    """Write a split's records and print its counts."""
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    stance = Counter(r["stance"] for r in rows)
+    topics = Counter(t for r in rows for t in r["topics"])
+    print(f"{path.stem}: {len(rows)} paragraphs{note}, {len({r['doc_id'] for r in rows})} documents; "
+          f"topics {dict(topics)}, none {sum(not r['topics'] for r in rows)}; stance {dict(stance)}")
+
+
+def records_of(labels: dict, corpus_path: str) -> list:
+    """Labelled records with the pool's text and metadata, in id order."""
+    corpus = {}
+    for line in open(corpus_path, encoding="utf-8"):
+        r = json.loads(line)
+        if r["id"] in labels:
+            corpus[r["id"]] = r
+    return [{"id": i, "text": corpus[i]["text"], "topics": labels[i]["topics"], "stance": labels[i]["stance"],
+             **{k: corpus[i][k] for k in META}} for i in sorted(labels)]
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("corpus")
@@ -47,44 +98,15 @@ def main():
     args = p.parse_args()
     data = Path(args.data_dir)
     ann = data / "annotation" / "annotated"
-    labels = load(sorted(ann.glob("primary-*.jsonl")) + sorted(ann.glob("framed-*.jsonl")))
-    adjudicated = ann / "adjudicate.jsonl"
-    if adjudicated.exists():
-        labels.update({k: {**labels[k], "topics": v["topics"], "stance": v["stance"]}
-                       for k, v in load([adjudicated]).items()})
-    corpus = {}
-    for line in open(args.corpus, encoding="utf-8"):
-        r = json.loads(line)
-        if r["id"] in labels:
-            corpus[r["id"]] = r
-    records = [{"id": i, "text": corpus[i]["text"], "topics": labels[i]["topics"], "stance": labels[i]["stance"],
-                **{k: corpus[i][k] for k in META}} for i in sorted(labels)]
+    labels = final_labels(sorted(ann.glob("primary-*.jsonl")) + sorted(ann.glob("framed-*.jsonl")),
+                          ann / "adjudicate.jsonl")
+    records = records_of(labels, args.corpus)
     docs = defaultdict(list)
     for r in records:
         docs[r["doc_id"]].append(r)
-    groups = defaultdict(list)
-    for doc_id in sorted(docs):
-        groups[rarity_group(docs[doc_id])].append(doc_id)
-    rng = random.Random(args.seed)
-    split_of = {}
-    for name in sorted(groups):
-        ids = groups[name]
-        rng.shuffle(ids)
-        total = sum(len(docs[d]) for d in ids)
-        filled = Counter()
-        for d in ids:  # give the document to the split furthest below its share of this group
-            split = min(SHARES, key=lambda s: (filled[s] + len(docs[d]) / 2) / (SHARES[s] * total))
-            split_of[d] = split
-            filled[split] += len(docs[d])
+    split_of = assign_documents(docs, SHARES, args.seed)
     for split in SHARES:
-        rows = [r for r in records if split_of[r["doc_id"]] == split]
-        with open(data / f"{split}.jsonl", "w", encoding="utf-8") as f:
-            for r in rows:
-                f.write(json.dumps(r, ensure_ascii=False) + "\n")
-        stance = Counter(r["stance"] for r in rows)
-        topics = Counter(t for r in rows for t in r["topics"])
-        print(f"{split}: {len(rows)} paragraphs, {len({r['doc_id'] for r in rows})} documents; "
-              f"topics {dict(topics)}, none {sum(not r['topics'] for r in rows)}; stance {dict(stance)}")
+        write_split([r for r in records if split_of[r["doc_id"]] == split], data / f"{split}.jsonl")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ import json
 import random
 from pathlib import Path
 
+from newsclf.data import write_texts
+
 ROOT = Path(__file__).resolve().parents[2]
 LABELS_MD = ROOT / "src" / "newsclf" / "LABELS.md"
 
@@ -71,23 +73,18 @@ def main():
     for d in (batches_dir, labels_dir, annotated_dir, briefs_dir):
         d.mkdir(parents=True, exist_ok=True)
 
-    def write(name, items):
-        with open(batches_dir / f"{name}.jsonl", "w", encoding="utf-8") as f:
-            for r in items:
-                f.write(json.dumps({"id": r["id"], "text": r["text"]}, ensure_ascii=False) + "\n")
-
     batches = [rows[i:i + args.size] for i in range(0, len(rows), args.size)]
     queues = [[] for _ in range(args.annotators)]
     for b, items in enumerate(batches):
         name = f"primary-{b:03d}"
-        write(name, items)
+        write_texts(items, batches_dir / f"{name}.jsonl")
         queues[b % args.annotators].append(name)
     per_annotator = -(-args.second // args.annotators)
     manifest = {"suggested": str(args.suggested), "primary": {}, "second": {}}
     for k, queue in enumerate(queues):
         first = [r for name in queue[:3] for r in batches[int(name.split("-")[1])]][:per_annotator]
         name = f"second-{k:03d}"
-        write(name, first)
+        write_texts(first, batches_dir / f"{name}.jsonl")
         reader = (k + 1) % args.annotators
         queues[reader].insert(min(4, len(queues[reader])), name)
         manifest["second"][name] = {"first_reader": k, "second_reader": reader, "n": len(first)}

@@ -11,6 +11,8 @@ import random
 import re
 from pathlib import Path
 
+from newsclf.data import write_texts
+
 GOV_OUTLETS = {"sana.sy", "almanar.com.lb", "alalam.ir", "almayadeen.net", "addiyar.com", "alwatan.sy",
                "sputniknews.com", "rt.com", "alkawthartv.com", "baath-party.org"}
 OPP_OUTLETS = {"orient-news.net", "enabbaladi.net", "smartnews-agency.com", "shaam.org", "zamanalwsl.net",
@@ -70,7 +72,7 @@ def main():
     manifest = []
     for b, batch in enumerate(batches):
         name = f"primary-{b:03d}"
-        _write(out / "batches" / f"{name}.jsonl", batch)
+        write_texts(batch, out / "batches" / f"{name}.jsonl")
         manifest.append({"batch": name, "annotator": b % args.annotators, "ids": [r["id"] for r in batch]})
     # second annotation: a random subset, each paragraph given to an annotator other than its first
     first = {i: m["annotator"] for m in manifest for i in m["ids"]}
@@ -80,7 +82,7 @@ def main():
         per[(first[r["id"]] + 1 + rng.randrange(args.annotators - 1)) % args.annotators].append(r)
     for a, items in per.items():
         name = f"second-{a:03d}"
-        _write(out / "batches" / f"{name}.jsonl", items)
+        write_texts(items, out / "batches" / f"{name}.jsonl")
         manifest.append({"batch": name, "annotator": a, "ids": [r["id"] for r in items]})
     with open(out / "sample.jsonl", "w", encoding="utf-8") as f:
         for r in chosen:
@@ -90,12 +92,6 @@ def main():
         json.dump(manifest, f, indent=1)
     counts = {name: sum(r["stratum"] == name for r in chosen) for name, _ in PLAN}
     print(f"{len(chosen)} paragraphs in {len(batches)} primary batches; {args.second} for a second reading; {counts}")
-
-
-def _write(path, records):
-    with open(path, "w", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps({"id": r["id"], "text": r["text"]}, ensure_ascii=False) + "\n")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from sample_for_annotation import _write
+from newsclf.data import write_texts
 
 
 def main():
@@ -53,7 +53,7 @@ def main():
     for b in range(0, len(chosen), args.batch_size):
         name = f"framed-{b // args.batch_size:03d}"
         batch = chosen[b:b + args.batch_size]
-        _write(out / "batches" / f"{name}.jsonl", batch)
+        write_texts(batch, out / "batches" / f"{name}.jsonl")
         manifest.append({"batch": name, "annotator": (b // args.batch_size) % args.annotators,
                          "ids": [r["id"] for r in batch]})
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))

@@ -131,6 +131,13 @@ def write_records(records: list[Record], path: str | Path) -> None:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
+def write_texts(rows, path: str | Path) -> None:
+    """Write ``{"id", "text"}`` JSONL (unlabelled input, e.g. an annotation batch) from dicts with those keys."""
+    with open(path, "w", encoding="utf-8") as f:
+        for r in rows:
+            f.write(json.dumps({"id": r["id"], "text": r["text"]}, ensure_ascii=False) + "\n")
+
+
 @dataclass(frozen=True)
 class InputRow:
     """One unlabelled text to classify, with its id and where it came from."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import loading
+from . import bundled, loading
 from .labels import NEUTRAL, STANCES, TOPICS
 from .preprocessing import PreprocessingSpec, preprocessor
 from .runtime import load_runner, run_texts
@@ -56,7 +56,8 @@ class Classifier:
     def from_pretrained(cls, name_or_path: str | Path | None = None, device=None, backend: str = "auto",
                         precision: str = "auto") -> Classifier:
         """A saved model folder, a hub id, or ``None`` for the bundled default model."""
-        return cls(loading.resolve(name_or_path), device, backend, precision)
+        source = bundled.load_bundled() if name_or_path is None else loading.resolve(name_or_path)
+        return cls(source, device, backend, precision)
 
     @classmethod
     def from_model(cls, model, tokenizer, device=None, backend: str = "auto", precision: str = "auto",
@@ -100,8 +101,7 @@ class Classifier:
         """Topic probabilities, stance probabilities and (``pooled``) embeddings, in one pass."""
         topic, stance, vectors, _ = self._forward(as_text_list(texts), batch_size, "raise", progress)
         if pooled and vectors is None:
-            raise ValueError("this model's ONNX export has no 'pooled' output; re-export it with "
-                             "`newsclf export MODEL --onnx`, or use backend='torch'")
+            raise ValueError("this ONNX export has no 'pooled' output: re-export it, or use backend='torch'")
         return topic, stance, vectors
 
     def _forward(self, items: list, batch_size: int, on_empty: str, progress: bool):

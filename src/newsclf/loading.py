@@ -1,4 +1,5 @@
-"""Where a model comes from: a saved folder, a Hugging Face hub id, the bundled default, or memory.
+"""Where a model comes from: a saved folder, a Hugging Face hub id, or memory (the bundled default
+is :mod:`newsclf.bundled`).
 
 Each is turned into a :class:`ModelSource`: the config and tokenizer, the folder (where ONNX
 exports are looked for), and two loaders, one for the PyTorch model and one for the word-embedding
@@ -49,12 +50,8 @@ def from_folder(folder: str | Path) -> ModelSource:
                        lambda: NewsClfModel.from_pretrained(folder), lambda: _read_tensor(folder, WORD_EMBEDDINGS))
 
 
-def resolve(name_or_path: str | Path | None) -> ModelSource:
-    """The bundled default (``None``), a local folder, or a hub id (downloaded once, then cached)."""
-    if name_or_path is None:
-        from .bundled import load_bundled
-
-        return load_bundled()
+def resolve(name_or_path: str | Path) -> ModelSource:
+    """A local folder, or a hub id (downloaded once, then cached)."""
     if not isinstance(name_or_path, (str, Path)):
         raise TypeError(f"model must be a folder, a hub id or None, got {type(name_or_path).__name__}")
     path = Path(name_or_path).expanduser()
