@@ -57,7 +57,8 @@ def test_load_times(tmp_path, monkeypatch):
 
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-EXAMPLE = "أعلنت الأمم المتحدة وصول قافلة مساعدات إنسانية إلى الغوطة الشرقية المحاصرة، تحمل أغذية وأدوية لآلاف المدنيين."
+EXAMPLE = ("أعلنت الأمم المتحدة وصول قافلة مساعدات إنسانية إلى الغوطة الشرقية المحاصرة، "
+           "تحمل أغذية وأدوية لآلاف المدنيين.")
 
 
 @pytest.mark.parametrize("backend, precision", [("torch", "fp32"), ("torch", "bf16"), ("onnx", "int8")])

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from newsclf.metrics import expected_calibration_error, score_report, stance_metrics, topic_metrics, tune_thresholds
+from newsclf.metrics import (expected_calibration_error, reweight, score_report, stance_metrics, topic_metrics,
+                             tune_class_weights, tune_thresholds)
 
 
 def test_topic_metrics_on_a_hand_computed_case():
@@ -38,3 +39,16 @@ def test_thresholds_are_tuned_per_topic():
     report = score_report(y[:, :1].repeat(4, 1), p[:, :1].repeat(4, 1), [th[0]] * 4, np.array([0, 1, 2, 2]),
                           np.eye(3)[[0, 1, 2, 2]])
     assert report["score"] == pytest.approx((1.0 + 1.0) / 2)
+
+
+def test_stance_prior_weights_recover_a_shifted_decision_rule():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 300)
+    probs = np.eye(3)[y] * 0.5 + rng.random((300, 3)) * 0.3
+    probs[:, 2] += 0.35  # a head that over-predicts the last class
+    probs /= probs.sum(1, keepdims=True)
+    weights = tune_class_weights(y, probs)
+    assert weights[2] == 1.0 and min(weights[:2]) > 1.0
+    assert stance_metrics(y, reweight(probs, weights))["macro_f1"] > stance_metrics(y, probs)["macro_f1"]
+    assert np.allclose(reweight(probs, weights).sum(1), 1.0, atol=1e-5)
+    assert tune_class_weights(y, np.eye(3)[y]) == [1.0, 1.0, 1.0]  # already right: no shift

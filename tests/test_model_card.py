@@ -21,11 +21,13 @@ EPOCHS = [{"epoch": 1, "step": 10, "train_loss": 1.2, "eval_score": 0.5, "eval_t
 def test_card_has_config_dev_scores_thresholds_and_test_scores_beside_the_baseline():
     card = render_model_card(name="newsclf default", base_model="e5", config_yaml="a: 1", thresholds=[.4, .5, .6, .7],
                              epochs=EPOCHS, test_report=report(0), baseline_report=report(1),
-                             baseline_name="TF-IDF", intro="Made for analysts.", extra="## Size\n\n40 MB")
+                             baseline_name="TF-IDF", intro="Made for analysts.", extra="## Size\n\n40 MB",
+                             stance_weights=[2.0, 1.5, 1.0])
     assert "| topic: military |" in card and "| stance: neutral |" in card
     assert "| topic micro-F1 |" in card and "| summary | this model | TF-IDF | difference |" in card
     assert "| 1 | 10 | 1.200 | 0.600 | 0.500 | 0.400 | 0.500 |" in card
     assert "military 0.40, humanitarian 0.50, diplomatic 0.60, displacement 0.70" in card
+    assert "stance prior weights pro_government 2, pro_opposition 1.5, neutral 1" in card
     assert "```yaml\na: 1\n```" in card and "Made for analysts." in card and "## Size" in card
     assert "Expected calibration error" in card and "| | pro_government | pro_opposition | neutral |" in card
 

@@ -2,8 +2,9 @@
 fitted on the same shares (the same documents: both use ``newsclf.trainer.train_subset``).
 
 Each ``--run FRACTION RUN_DIR`` is a finished ``newsclf train`` run made with
-``--data.train_fraction FRACTION``; the floor is fitted here. Writes ``curve.json`` and
-``learning_curve.png`` into ``--out``.
+``--data.train_fraction FRACTION``; the floor is fitted here. Both sides are scored on dev the
+same way: through their inference path, with the decision rules (topic thresholds, stance prior
+weights) tuned on dev. Writes ``curve.json`` and ``learning_curve.png`` into ``--out``.
 
     newsclf train configs/default.yaml --data.train_fraction 0.25 --output.dir ../runs/curve/m25
     python scripts/bench/learning_curve.py data --run 0.25 runs/curve/m25 --run 0.5 runs/curve/m50 \
@@ -20,11 +21,24 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from newsclf.model_card import dev_scores  # noqa: E402
+from newsclf import Classifier  # noqa: E402
+from newsclf.data import label_arrays, read_records  # noqa: E402
+from newsclf.metrics import tuned_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SCORES = (("topic_micro_f1", "topic micro-F1"), ("topic_macro_f1", "topic macro-F1"),
           ("stance_macro_f1", "stance macro-F1"))
+
+
+def model_dev_scores(model_dir: Path, dev_path: Path) -> dict:
+    records = read_records(dev_path)
+    clf = Classifier.from_pretrained(model_dir, device="cpu")
+    clf.config.stance_prior_weights = None  # the rules are tuned here, the same way for every point
+    topic_probs, stance_probs = clf.predict_proba([r.text for r in records], batch_size=64)
+    topic_true, stance_true = label_arrays(records)
+    report = tuned_report(topic_true, topic_probs, stance_true, stance_probs)
+    return {"topic_micro_f1": report["topics"]["micro_f1"], "topic_macro_f1": report["topics"]["macro_f1"],
+            "stance_macro_f1": report["stance"]["macro_f1"]}
 
 
 def main():
@@ -43,7 +57,8 @@ def main():
                         "--train-fraction", fraction, "--seed", str(args.seed), "--out", str(floor_dir)], check=True)
         floor = json.loads((floor_dir / "report.json").read_text())
         points.append({"fraction": float(fraction), "paragraphs": floor["train_paragraphs"], "run": run,
-                       "model": dev_scores(run), "tfidf": floor["dev"]})
+                       "model": model_dev_scores(Path(run) / "model", Path(args.data_dir) / "dev.jsonl"),
+                       "tfidf": floor["dev"]})
     (out / "curve.json").write_text(json.dumps(points, indent=1))
     fig, axes = plt.subplots(1, len(SCORES), figsize=(12, 3.6), sharey=True)
     for ax, (key, title) in zip(axes, SCORES):

@@ -107,6 +107,7 @@ def main():
     card = render_model_card(name="newsclf default model", base_model=BASE,
                              config_yaml=(run / "model" / "training_config.yaml").read_text(encoding="utf-8"),
                              thresholds=shipped.config.topic_thresholds, epochs=read_epochs(run),
+                             stance_weights=shipped.config.stance_prior_weights,
                              test_report=report, baseline_report=baseline,
                              baseline_name="TF-IDF floor (same train split)",
                              intro=(PACKAGE_DIR / "CARD_INTRO.md").read_text(encoding="utf-8"),

@@ -2,7 +2,8 @@
 
 Fitted on train (or ``--train-fraction`` of its documents, chosen as ``data.train_fraction``
 chooses them, for learning curves); the regularisation strength of each head and the per-topic
-thresholds are tuned on dev; scored once on test with newsclf's own metrics. Writes
+thresholds and stance prior weights are tuned on dev (the decision rules newsclf's models get);
+scored once on test with newsclf's own metrics. Writes
 ``data/baseline/`` or ``--out`` (report.json with the dev scores too, report.md).
 
     python scripts/release/tfidf_baseline.py data
@@ -20,7 +21,8 @@ from sklearn.pipeline import make_union
 from newsclf.data import label_arrays, read_records
 from newsclf.evaluation import markdown_summary
 from newsclf.labels import TOPICS
-from newsclf.metrics import score_report, stance_metrics, topic_metrics, tune_thresholds
+from newsclf.metrics import (reweight, score_report, stance_metrics, topic_metrics, tune_thresholds,
+                             tuned_report)
 from newsclf.preprocessing import normalize_arabic
 from newsclf.trainer import train_subset
 
@@ -67,13 +69,14 @@ def main():
             best_stance = (stance_macro, c, stance_model)
     _, topic_c, topic_models, thresholds = best_topic
     _, stance_c, stance_model = best_stance
+    dev = tuned_report(y["dev"][0], topic_probs(topic_models, x["dev"]), y["dev"][1],
+                       stance_model.predict_proba(x["dev"]))  # the same decision rules as newsclf's, tuned on dev
+    weights = dev["rules"]["stance_prior_weights"]
     report = score_report(y["test"][0], topic_probs(topic_models, x["test"]), thresholds, y["test"][1],
-                          stance_model.predict_proba(x["test"]))
-    dev = score_report(y["dev"][0], topic_probs(topic_models, x["dev"]), thresholds, y["dev"][1],
-                       stance_model.predict_proba(x["dev"]))
+                          reweight(stance_model.predict_proba(x["test"]), weights))
     report |= {"data": str(data / "test.jsonl"), "model": "tfidf char(2-5)+word(1-2) + logistic regression",
                "train_paragraphs": len(splits["train"]), "train_fraction": args.train_fraction,
-               "topic_C": topic_c, "stance_C": stance_c, "dev_tuning": log,
+               "topic_C": topic_c, "stance_C": stance_c, "stance_prior_weights": weights, "dev_tuning": log,
                "dev": {"topic_micro_f1": dev["topics"]["micro_f1"], "topic_macro_f1": dev["topics"]["macro_f1"],
                        "stance_macro_f1": dev["stance"]["macro_f1"]}}
     out = Path(args.out) if args.out else data / "baseline"

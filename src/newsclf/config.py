@@ -100,7 +100,8 @@ class TrainingSection(_Section):
     stance_loss_weight: float = Field(1.0, ge=0, description="weight of the stance loss in the sum")
     class_weights: bool = Field(True, description="topic pos_weight and inverse-frequency stance weights")
     select_metric: Literal["score", "topic_micro_f1", "topic_macro_f1", "stance_macro_f1"] = Field(
-        "score", description="dev score that picks the best checkpoint (`score`: mean of the three)")
+        "score", description="dev score that picks the best checkpoint (`score`: mean of topic and stance "
+                             "macro-F1)")
     dataloader_num_workers: int = Field(0, ge=0, description="background processes that prepare batches")
     save_steps: int | None = Field(None, gt=0, description="evaluate and checkpoint every N steps instead of "
                                                            "every epoch (long runs: about every 10 minutes)")

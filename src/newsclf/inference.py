@@ -109,8 +109,7 @@ class Classifier:
         check_batch_size(batch_size)
         keep = texts_to_run(items, on_empty)
         texts = [self.preprocess(items[i]) for i in keep]
-        return (*run_texts(self.runner, self.tokenizer, texts, self.config.max_seq_length, self.config.window_stride,
-                           batch_size, progress), keep)
+        return (*run_texts(self.runner, self.tokenizer, texts, self.config, batch_size, progress), keep)
 
 
 @lru_cache(maxsize=4)

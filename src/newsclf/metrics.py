@@ -6,12 +6,15 @@ confusion matrix, and ECE of the top-class confidence.
 """
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from .labels import STANCES, TOPICS
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
+PRIOR_GRID = np.round(2.0 ** np.arange(-2, 2.01, 0.25), 4)  # stance class weights from 1/4 to 4
 
 
 def reliability_bins(confidence: np.ndarray, outcome: np.ndarray, n_bins: int = 10) -> list[dict]:
@@ -99,3 +102,34 @@ def tune_thresholds(y_true: np.ndarray, probs: np.ndarray) -> list[float]:
         candidates = [t for t, s in zip(THRESHOLD_GRID, scores) if s >= top - 1e-12]
         best.append(float(min(candidates, key=lambda t: abs(t - 0.5))) if top > 0 else 0.5)
     return best
+
+
+def reweight(probs: np.ndarray, weights) -> np.ndarray:
+    """Probabilities after a prior shift: each class's probability times its weight, renormalised."""
+    p = np.asarray(probs, float) * np.asarray(weights, float)[None, :]
+    return (p / np.maximum(p.sum(1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def tune_class_weights(y_true: np.ndarray, probs: np.ndarray) -> list[float]:
+    """Stance class weights (the last class, neutral, fixed at 1) maximising macro-F1 on a dev set;
+    ties go to the weights closest to 1. Class-weighted training leaves the heads' priors off; this
+    sets the decision rule back on dev, as topic thresholds do."""
+    y_true = np.asarray(y_true).astype(int)
+    labels = list(range(probs.shape[1]))
+    best, best_key = [1.0] * probs.shape[1], None
+    for combo in itertools.product(PRIOR_GRID, repeat=probs.shape[1] - 1):
+        weights = [*combo, 1.0]
+        pred = (np.asarray(probs, float) * np.asarray(weights)[None, :]).argmax(1)
+        score = f1_score(y_true, pred, labels=labels, average="macro", zero_division=0)
+        key = (round(score, 12), -sum(abs(np.log2(w)) for w in weights))
+        if best_key is None or key > best_key:
+            best, best_key = [float(w) for w in weights], key
+    return best
+
+
+def tuned_report(topic_true, topic_probs, stance_true, stance_probs) -> dict:
+    """``score_report`` with the decision rules (topic thresholds, stance prior weights) tuned on the same
+    data, as model selection on dev does; the rules are in ``report["rules"]``."""
+    thresholds, weights = tune_thresholds(topic_true, topic_probs), tune_class_weights(stance_true, stance_probs)
+    report = score_report(topic_true, topic_probs, thresholds, stance_true, reweight(stance_probs, weights))
+    return report | {"rules": {"topic_thresholds": thresholds, "stance_prior_weights": weights}}

@@ -36,6 +36,7 @@ def scores_table(report: dict, baseline: dict | None = None, baseline_name: str 
 
 
 def render_model_card(*, name: str, base_model: str, config_yaml: str, thresholds, epochs: list[dict],
+                      stance_weights=None,
                       test_report: dict | None = None, baseline_report: dict | None = None,
                       baseline_name: str = "baseline", intro: str = "", extra: str = "") -> str:
     """The card's Markdown. ``epochs`` are the rows of the run's ``metrics.jsonl``."""
@@ -54,8 +55,10 @@ def render_model_card(*, name: str, base_model: str, config_yaml: str, threshold
         loss = f"{r['train_loss']:.3f}" if r.get("train_loss") is not None else "-"
         lines.append(f"| {r['epoch']:g} | {r['step']} | {loss} | {r['eval_topic_micro_f1']:.3f} | "
                      f"{r['eval_topic_macro_f1']:.3f} | {r['eval_stance_macro_f1']:.3f} | {r['eval_score']:.3f} |")
-    lines += ["", "Topic thresholds (tuned on dev, through the inference path): "
-              + ", ".join(f"{t} {th:.2f}" for t, th in zip(TOPICS, thresholds)), ""]
+    lines += ["", "Decision rules, tuned on dev through the inference path: topic thresholds "
+              + ", ".join(f"{t} {th:.2f}" for t, th in zip(TOPICS, thresholds))
+              + ("; stance prior weights " + ", ".join(f"{s} {w:g}" for s, w in zip(STANCES, stance_weights))
+                 + " (each stance probability times its weight, renormalised)" if stance_weights else ""), ""]
     if test_report:
         t, s = test_report["topics"], test_report["stance"]
         lines += ["## Test-split scores", "", f"On `{Path(test_report.get('data', 'test')).name}` ({t['n']} "

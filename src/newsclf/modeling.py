@@ -17,7 +17,10 @@ from .labels import STANCES, TOPICS
 
 
 class NewsClfConfig(PretrainedConfig):
-    """Config of :class:`NewsClfModel`; ``encoder`` is the backbone's own config as a dict."""
+    """Config of :class:`NewsClfModel`; ``encoder`` is the backbone's own config as a dict.
+
+    The decision rules tuned on dev travel with it: ``topic_thresholds`` (one per topic) and
+    ``stance_prior_weights`` (a prior shift of the stance probabilities; None for none)."""
 
     model_type = "newsclf"
 
@@ -25,7 +28,7 @@ class NewsClfConfig(PretrainedConfig):
                  preprocessing: dict | None = None, base_model: str | None = None, max_seq_length: int = 256,
                  window_stride: int = 64, classifier_dropout: float = 0.1, topic_loss_weight: float = 1.0,
                  stance_loss_weight: float = 1.0, topic_pos_weight=None, stance_class_weights=None,
-                 standardize_features: bool = False, **kwargs):
+                 standardize_features: bool = False, stance_prior_weights=None, **kwargs):
         super().__init__(**kwargs)
         self.encoder = dict(encoder or {"model_type": "bert"})
         self.topics = list(topics)
@@ -41,6 +44,7 @@ class NewsClfConfig(PretrainedConfig):
         self.topic_pos_weight = list(topic_pos_weight) if topic_pos_weight is not None else None
         self.stance_class_weights = list(stance_class_weights) if stance_class_weights is not None else None
         self.standardize_features = standardize_features
+        self.stance_prior_weights = list(stance_prior_weights) if stance_prior_weights is not None else None
         if len(self.topic_thresholds) != len(self.topics):
             raise ValueError(f"{len(self.topic_thresholds)} topic thresholds for {len(self.topics)} topics")
 

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from .batching import (max_over_windows, mean_over_windows, pad_windows, prefetch, token_budget_batches,
                        token_windows)
 from .labels import STANCES, TOPICS
+from .metrics import reweight
 
 BACKENDS = ("auto", "torch", "onnx")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
@@ -181,17 +182,21 @@ class OnnxRunner:
         return topic, stance, (pooled[0] if pooled else None)
 
 
-def run_texts(runner, tokenizer, texts: list[str], max_seq_length: int, stride: int, batch_size: int,
+def run_texts(runner, tokenizer, texts: list[str], config, batch_size: int,
               progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Per-text topic probabilities (max over windows), stance probabilities and pooled vectors
-    (token-weighted means over windows; None where the runner has none) of preprocessed texts."""
+    """Per-text topic probabilities (max over windows), stance probabilities (token-weighted mean over
+    windows, prior-shifted by the config's ``stance_prior_weights``) and pooled vectors (mean over
+    windows; None where the runner has none) of preprocessed texts."""
     if not texts:
         return np.zeros((0, len(TOPICS)), np.float32), np.zeros((0, len(STANCES)), np.float32), None
-    windows, owner = token_windows(tokenizer, texts, max_seq_length, stride)
+    windows, owner = token_windows(tokenizer, texts, config.max_seq_length, config.window_stride)
     lengths = [len(w) for w in windows]
-    topic, stance, vectors = run_windows(runner, windows, batch_size, max_seq_length, progress)
+    topic, stance, vectors = run_windows(runner, windows, batch_size, config.max_seq_length, progress)
     mean = lambda v: None if v is None else mean_over_windows(v, owner, lengths, len(texts))  # noqa: E731
-    return max_over_windows(topic, owner, len(texts)), mean(stance), mean(vectors)
+    stance = mean(stance)
+    if getattr(config, "stance_prior_weights", None):
+        stance = reweight(stance, config.stance_prior_weights)
+    return max_over_windows(topic, owner, len(texts)), stance, mean(vectors)
 
 
 def run_windows(runner, windows: list, batch_size: int, max_seq_length: int,

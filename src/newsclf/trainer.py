@@ -27,7 +27,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from .backbones import resolve_checkpoint
 from .data import Record, label_arrays, read_records
 from .labels import STANCES, TOPICS
-from .metrics import score_report, tune_thresholds
+from .metrics import tuned_report
 from .model_card import read_epochs
 from .modeling import NewsClfConfig, NewsClfModel
 from .preprocessing import PreprocessingSpec, preprocessor
@@ -56,13 +56,14 @@ def encode(records: list[Record], tokenizer, preprocess, max_length: int) -> Dat
 
 
 def compute_metrics(eval_pred) -> dict:
-    """Flat dev metrics for the Trainer's log and checkpoint selection, with topic thresholds tuned on
-    these predictions (as the saved model's will be): at a fixed 0.5, class-weighted heads look worse
-    than they are, and selection would favour the wrong epoch."""
+    """Flat dev metrics for the Trainer's log and checkpoint selection, with topic thresholds and stance
+    prior weights tuned on these predictions (as the saved model's will be): at a fixed 0.5 and the
+    training priors, class-weighted heads look worse than they are, and selection would favour the
+    wrong epoch."""
     topic_logits, stance_logits = eval_pred.predictions[:2]  # the third output is the pooled vector
     topic_true, stance_true = eval_pred.label_ids
     topic, stance = (p.numpy() for p in probabilities(torch.as_tensor(topic_logits), torch.as_tensor(stance_logits)))
-    report = score_report(topic_true, topic, tune_thresholds(topic_true, topic), stance_true, stance)
+    report = tuned_report(topic_true, topic, stance_true, stance)
     return {"score": report["score"], "topic_micro_f1": report["topics"]["micro_f1"],
             "topic_macro_f1": report["topics"]["macro_f1"], "stance_macro_f1": report["stance"]["macro_f1"],
             "stance_accuracy": report["stance"]["accuracy"]}
@@ -216,7 +217,8 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: list | None = None)
     if not trainer.is_world_process_zero():
         return out / "model"
     model = trainer.model.merge_and_unload() if cfg.model.lora is not None else trainer.model
-    model.config.topic_thresholds = tune_model_thresholds(model, tokenizer, dev_records)
+    model.config.topic_thresholds, model.config.stance_prior_weights = tune_decision_rules(model, tokenizer,
+                                                                                            dev_records)
     final = out / "model"
     if final.exists():
         shutil.rmtree(final)
@@ -239,20 +241,24 @@ def write_model_card(final: Path, cfg: TrainConfig, config_yaml: str, epochs: li
     if cfg.data.test is not None:
         clf = Classifier.from_pretrained(final, device="cpu" if not torch.cuda.is_available() else None)
         test_report = evaluate_file(clf, cfg.data.test, final / "eval", progress=False)
+    saved = NewsClfConfig.from_pretrained(final)
     card = render_model_card(name=f"newsclf model ({Path(cfg.output.dir).name})", base_model=cfg.model.checkpoint,
-                             config_yaml=config_yaml, thresholds=NewsClfConfig.from_pretrained(final).topic_thresholds,
-                             epochs=epochs, test_report=test_report)
+                             config_yaml=config_yaml, thresholds=saved.topic_thresholds, epochs=epochs,
+                             stance_weights=saved.stance_prior_weights, test_report=test_report)
     (final / "README.md").write_text(card, encoding="utf-8")
 
 
-def tune_model_thresholds(model: NewsClfModel, tokenizer, dev_records: list[Record]) -> list[float]:
-    """Per-topic thresholds that maximise dev F1, on probabilities computed the way inference does
-    (preprocessing, windows, aggregation), so that the thresholds fit what users will get."""
+def tune_decision_rules(model: NewsClfModel, tokenizer, dev_records: list[Record]) -> tuple[list, list]:
+    """Per-topic thresholds and stance prior weights that maximise dev F1, on probabilities computed
+    the way inference does (preprocessing, windows, aggregation), so that they fit what users get."""
     from .inference import Classifier
 
+    model.config.stance_prior_weights = None
     clf = Classifier.from_model(model, tokenizer, device=model.device, backend="torch", precision="fp32")
-    topic_probs, _ = clf.predict_proba([r.text for r in dev_records], batch_size=64)
-    return tune_thresholds(label_arrays(dev_records)[0], topic_probs)
+    topic_probs, stance_probs = clf.predict_proba([r.text for r in dev_records], batch_size=64)
+    topic_true, stance_true = label_arrays(dev_records)
+    rules = tuned_report(topic_true, topic_probs, stance_true, stance_probs)["rules"]
+    return rules["topic_thresholds"], rules["stance_prior_weights"]
 
 
 def _base(model):
