@@ -48,7 +48,9 @@ def render_model_card(*, name: str, base_model: str, config_yaml: str, threshold
         lines += [intro.strip(), ""]
     lines += ["## Base model", "", base_model, "", "## Training config", "", "```yaml", config_yaml.strip(), "```",
               "", "## Dev scores during training", "",
-              "Topic scores with thresholds tuned on dev at each evaluation; `score` is the mean of the three.", "",
+              "As logged at each evaluation, with the decision rules (topic thresholds, and stance prior weights "
+              "for runs made with newsclf 0.2 or later) tuned on dev; `score` is the mean of topic macro-F1 and "
+              "stance macro-F1.", "",
               "| epoch | step | train loss | topic micro-F1 | topic macro-F1 | stance macro-F1 | score |",
               "|---|---|---|---|---|---|---|"]
     for r in epochs:
