@@ -1,12 +1,13 @@
 """Fine-tuning from a validated config, on Hugging Face's Trainer (so CPU, one GPU, or several
 GPUs under ``accelerate launch`` run the same config).
 
-Each epoch is evaluated on dev and checkpointed; the best checkpoint by the config's
-``select_metric`` is kept and restored at the end; ``resume=True`` continues an interrupted
-run from its last checkpoint (optimizer, scheduler and RNG states included). After training,
-per-topic thresholds are tuned on dev and the final model is saved to ``<output.dir>/model``.
-Training windows are truncated to ``max_length`` tokens (paragraphs in the data are shorter);
-inference covers longer paragraphs whole with overlapping windows.
+Each epoch (or every ``save_steps``) is evaluated on dev and checkpointed; the best checkpoint by
+the config's ``select_metric`` is kept and restored at the end; ``resume=True`` continues an
+interrupted run from its last checkpoint (optimizer, scheduler and RNG states included). After
+training, the decision rules (topic thresholds, stance prior weights) are tuned on dev, and the
+model, its resolved config and its card are saved to ``<output.dir>/model``. Training windows
+are truncated to ``max_seq_length`` tokens; inference covers longer paragraphs whole with
+overlapping windows.
 """
 from __future__ import annotations
 
