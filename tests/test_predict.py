@@ -97,6 +97,8 @@ def test_bad_rows_name_the_line(clf, tmp_path):
     assert [r["no_content"] for r in rows] == [False, True]
     with pytest.raises(ValueError, match="output format"):
         predict_file(clf, src, tmp_path / "o.xml", progress=False)
+    with pytest.raises(ValueError, match="shard_size must be a positive int, got 0"):
+        predict_file(clf, src, tmp_path / "o5.jsonl", shard_size=0, progress=False)
 
 
 def test_resume_with_another_shard_size_is_refused_not_lossy(clf, tmp_path):

@@ -200,7 +200,8 @@ def _dotted_overrides(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(_dotted_overrides(argv) if "train" in argv else argv)
+    verb = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser().parse_args(_dotted_overrides(argv) if verb == "train" else argv)
     if getattr(args, "model", None) == "default":
         args.model = None
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -138,7 +138,7 @@ def predict_file(classifier: Classifier, in_path: str | Path, out_path: str | Pa
     in_path, out = Path(in_path), Path(out_path)
     fmt, is_dir = output_format(out, fmt)
     check_batch_size(batch_size)
-    check_batch_size(shard_size)
+    check_batch_size(shard_size, "shard_size")
     check_on_empty(on_empty)
     if not in_path.is_file():
         raise FileNotFoundError(f"input file not found: {in_path}")

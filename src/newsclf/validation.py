@@ -8,12 +8,13 @@ from .preprocessing import has_visible_text
 ON_EMPTY = ("raise", "none")
 
 
-def check_batch_size(batch_size) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int):
-        raise TypeError(f"batch_size must be a positive int, got {type(batch_size).__name__} {batch_size!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size}")
-    return batch_size
+def check_batch_size(value, name: str = "batch_size") -> int:
+    """A positive int (``batch_size``, ``shard_size``); the error names the argument."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value}")
+    return value
 
 
 def check_on_empty(on_empty) -> str:
