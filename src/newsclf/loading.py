@@ -64,8 +64,7 @@ def resolve(name_or_path: str | Path) -> ModelSource:
 
 def looks_local(name: str) -> bool:
     """True for names that can only be paths, never a hub id (``org/name`` or ``name``)."""
-    return (name.startswith(("/", "./", "../", "~", ".\\")) or "\\" in name or name.count("/") > 1
-            or name in (".", ".."))
+    return name.startswith(("/", "./", "../", "~", ".\\")) or "\\" in name or name.count("/") > 1
 
 
 def _download(repo_id: str) -> Path:

@@ -194,7 +194,7 @@ def run_texts(runner, tokenizer, texts: list[str], config, batch_size: int,
     topic, stance, vectors = run_windows(runner, windows, batch_size, config.max_seq_length, progress)
     mean = lambda v: None if v is None else mean_over_windows(v, owner, lengths, len(texts))  # noqa: E731
     stance = mean(stance)
-    if getattr(config, "stance_prior_weights", None):
+    if config.stance_prior_weights:
         stance = reweight(stance, config.stance_prior_weights)
     return max_over_windows(topic, owner, len(texts)), stance, mean(vectors)
 
