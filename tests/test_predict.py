@@ -142,3 +142,50 @@ def test_invisible_only_rows_are_empty(clf, tmp_path):
     src.write_text('{"id": "a", "text": "نص"}\n{"id": "b", "text": "\\u200f\\u00a0"}\n', encoding="utf-8")
     with pytest.raises(DataError, match=r"in.jsonl:2: field 'text' is empty: no visible characters"):
         predict_file(clf, src, tmp_path / "o.jsonl", progress=False)
+
+
+def test_metadata_passes_through_and_clashing_names_are_kept_as_input_fields(clf, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(json.dumps({"id": f"r{i}", "text": "قصف على ريف إدلب اليوم", "outlet": "bbc",
+                                         "stance": "neutral"}, ensure_ascii=False) for i in range(3)),
+                   encoding="utf-8")
+    row = read_jsonl(predict_file(clf, src, tmp_path / "o.jsonl", progress=False))[0]
+    assert row["outlet"] == "bbc" and row["input_stance"] == "neutral" and "stance_scores" in row
+    table = list(csv.DictReader(open(predict_file(clf, src, tmp_path / "o.csv", progress=False), encoding="utf-8")))
+    assert list(table[0])[:3] == ["id", "outlet", "input_stance"]
+
+
+def test_csv_output_refuses_a_field_the_first_row_lacks(clf, tmp_path):
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": "نص أول هنا"}) + "\n" +
+                   json.dumps({"id": "b", "text": "نص ثان هنا", "url": "u"}) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"in.jsonl:2: field 'url' is not a field of the first row"):
+        predict_file(clf, src, tmp_path / "o.csv", progress=False)
+
+
+def test_parquet_output_has_one_score_column_per_label(clf, tmp_path):
+    import pyarrow.parquet as pq
+
+    src = make_input(tmp_path / "in.jsonl", 12)
+    out = predict_file(clf, src, tmp_path / "o.parquet", shard_size=5, progress=False)
+    table = pq.read_table(out).to_pylist()
+    ref = read_jsonl(predict_file(clf, src, tmp_path / "o.jsonl", progress=False))
+    assert [r["id"] for r in table] == [r["id"] for r in ref]
+    assert table[4]["topic_military"] == pytest.approx(ref[4]["topic_scores"]["military"], abs=1e-6)
+    assert table[4]["topics"] == ref[4]["topics"] and table[4]["stance"] == ref[4]["stance"]
+
+
+def test_articles_mode_writes_a_row_per_paragraph_and_resumes(clf, tmp_path):
+    article = "قصفت الطائرات الحربية مواقع في ريف إدلب الجنوبي صباح اليوم.\nوأعلنت الأمم المتحدة وصول قافلة مساعدات."
+    src = tmp_path / "articles.jsonl"
+    src.write_text("\n".join(json.dumps({"id": f"a{i}", "text": article, "outlet": "cnn", "date": "2018-03-0" + str(i)},
+                                        ensure_ascii=False) for i in range(1, 6)), encoding="utf-8")
+    out = tmp_path / "paragraphs.jsonl"
+    with pytest.raises(KeyboardInterrupt):
+        predict_file(Dies(clf, 1), src, out, shard_size=2, articles=True, progress=False)
+    with pytest.raises(ValueError, match="articles: was True, now False"):
+        predict_file(clf, src, out, shard_size=2, resume=True, progress=False)
+    rows = read_jsonl(predict_file(clf, src, out, shard_size=2, articles=True, resume=True, progress=False))
+    expected = [(f"a{i}", k) for i in range(1, 6) for k in (0, 1)]
+    assert [(r["article_id"], r["paragraph_index"]) for r in rows] == expected
+    assert rows[3]["id"] == "a2-p001" and rows[3]["outlet"] == "cnn" and rows[3]["date"] == "2018-03-02"

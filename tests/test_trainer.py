@@ -111,3 +111,31 @@ def test_thresholds_are_tuned_on_what_inference_computes(trained_model, tiny_con
     dev = read_records(tiny_config.data.dev)
     probs, _ = clf.predict_proba([r.text for r in dev])
     assert clf.config.topic_thresholds == tune_thresholds(label_arrays(dev)[0], probs)
+
+
+def test_two_process_training_under_accelerate_launch(tmp_path):
+    """``accelerate launch --multi_gpu --num_processes 2`` on a machine without a GPU: two processes
+    (torchrun, gloo backend) share each step, and rank 0 saves a model that loads and was scored on dev."""
+    import math
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT, TINY_CONFIG
+    from newsclf import Classifier
+
+    bin_dir = os.path.dirname(sys.executable)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PATH": bin_dir + os.pathsep + os.environ["PATH"]}
+    cmd = [shutil.which("accelerate", path=env["PATH"]), "launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", "29531",
+           "--no_python", "newsclf", "train", str(TINY_CONFIG), "--set", f"output.dir={tmp_path}"]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    epochs = [json.loads(line) for line in open(tmp_path / "metrics.jsonl", encoding="utf-8")]
+    n_train = sum(1 for _ in open(DATA / "train.jsonl", encoding="utf-8"))
+    steps_per_epoch = math.ceil(n_train / (2 * 16))  # two processes of batch 16 each
+    assert [e["step"] for e in epochs] == [steps_per_epoch, 2 * steps_per_epoch]
+    assert all(0 <= e["eval_topic_micro_f1"] <= 1 and 0 <= e["eval_stance_macro_f1"] <= 1 for e in epochs)
+    clf = Classifier.from_pretrained(tmp_path / "model", device="cpu")
+    assert clf("قصفت الطائرات مواقع في ريف إدلب").stance in ("pro_government", "pro_opposition", "neutral")

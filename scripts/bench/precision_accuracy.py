@@ -37,6 +37,7 @@ def main():
     p.add_argument("--model", help="saved model folder (default: the bundled model)")
     p.add_argument("--paths", default="torch/fp32,torch/bf16,onnx/int8")
     p.add_argument("--batch", type=int, default=64, help="paragraphs in the mixed-length batch")
+    p.add_argument("--device", default="cpu", help="cpu, or cuda for the torch paths")
     args = p.parse_args()
     records = read_records(args.data)
     topic_true, stance_true = label_arrays(records)
@@ -44,7 +45,8 @@ def main():
     rows = {}
     for path in args.paths.split(","):
         backend, precision = path.split("/")
-        clf = Classifier.from_pretrained(args.model, device="cpu", backend=backend, precision=precision)
+        device = "cpu" if backend == "onnx" else args.device
+        clf = Classifier.from_pretrained(args.model, device=device, backend=backend, precision=precision)
         topics, stance = clf.predict_proba([r.text for r in records])
         report = score_report(topic_true, topics, clf.thresholds, stance_true, stance)
         rows[path] = {"topic_micro_f1": report["topics"]["micro_f1"], "stance_macro_f1": report["stance"]["macro_f1"],

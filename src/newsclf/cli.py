@@ -1,4 +1,4 @@
-"""The ``newsclf`` command: train, evaluate, predict, suggest, export, labels.
+"""The ``newsclf`` command: train, evaluate, predict, suggest, export, explain, report, labels.
 
 Every verb turns a bad argument, a data or config error, or an OS error (missing file,
 read-only folder, full disk) into one line on stderr and exit status 2; ``--debug`` shows the
@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 
+from .explain import TARGETS
 from .runtime import BACKENDS, DEPRECATED_PRECISIONS, PRECISIONS
 from .validation import ON_EMPTY
 
@@ -52,6 +53,8 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
+    if args.engine == "ray":
+        return _predict_on_ray(args)
     from .predict import predict_file
 
     rank, world = int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1))
@@ -59,8 +62,27 @@ def cmd_predict(args) -> int:
     out = predict_file(_classifier(args, device), args.input, args.output, fmt=args.format,
                        shard_size=args.shard_size, batch_size=args.batch_size, resume=args.resume,
                        on_empty=_on_empty(args.on_empty), text_field=args.text_field, id_field=args.id_field,
-                       rank=rank, world_size=world)
+                       articles=args.articles, rank=rank, world_size=world)
     print(f"predictions written to {out}")
+    return 0
+
+
+def _predict_on_ray(args) -> int:
+    unsupported = [flag for flag, used in (("--articles", args.articles), ("--resume", args.resume),
+                                           ("--format", args.format not in (None, "parquet"))) if used]
+    if unsupported:
+        raise ValueError(f"{', '.join(unsupported)} cannot be used with --engine ray (it writes a new folder of "
+                         "Parquet files)")
+    try:
+        from .integrations.ray import predict_files
+    except ImportError as e:
+        raise ValueError(f"--engine ray needs Ray Data: pip install 'newsclf[ray]' ({e})") from None
+    n = predict_files(args.input, args.output, args.model, address=args.ray_address, concurrency=args.concurrency,
+                      num_gpus_per_worker=args.num_gpus_per_worker,
+                      num_cpus_per_worker=args.num_cpus_per_worker, backend=args.backend, precision=args.precision,
+                      device=args.device, batch_size=args.batch_size, on_empty=_on_empty(args.on_empty),
+                      text_field=args.text_field, id_field=args.id_field)
+    print(f"{n} predictions written to {args.output}")
     return 0
 
 
@@ -88,6 +110,38 @@ def cmd_export(args) -> int:
 
     for path in export_onnx(NewsClfModel.from_pretrained(args.model), args.model, int8=args.int8):
         print(f"wrote {path}")
+    return 0
+
+
+def cmd_explain(args) -> int:
+    from .data import iter_texts
+    from .explain import explain, explanation_html
+
+    from .predict import check_rows
+
+    rows = list(iter_texts(args.input, text_field=args.text_field, id_field=args.id_field))
+    check_rows(rows, args.input, args.text_field, "raise")  # a bad row is named by file and line
+    explanations = explain(_classifier(args), [r.text for r in rows], args.target, n_steps=args.steps,
+                           progress=True)
+    with open(args.output, "w", encoding="utf-8") as f:
+        for row, e in zip(rows, explanations):
+            f.write(json.dumps({"id": row.id, **e.to_dict()}, ensure_ascii=False) + "\n")
+    print(f"explanations written to {args.output}")
+    if args.html:
+        with open(args.html, "w", encoding="utf-8") as f:
+            f.write(explanation_html(explanations))
+        print(f"page written to {args.html}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .report import build_report
+
+    summary = build_report(args.predictions, args.out_dir, by=None if args.by == "none" else args.by,
+                           time=None if args.time == "none" else args.time, min_count=args.min_count,
+                           date_field=args.date_field, article_field=args.article_field)
+    print(json.dumps({k: v for k, v in summary.items() if k != "files"}, ensure_ascii=False))
+    print(f"report written to {os.path.join(args.out_dir, 'report.html')}")
     return 0
 
 
@@ -139,9 +193,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("predict", help="label every paragraph of a JSONL/CSV/Parquet/TXT file")
     r.add_argument("input")
-    r.add_argument("output", help="a .jsonl or .csv file, or a folder to keep the numbered shards")
+    r.add_argument("output", help="a .jsonl, .csv or .parquet file, or a folder to keep the numbered shards")
     r.add_argument("--model", help="saved model folder or hub id (default: the bundled model)")
-    r.add_argument("--format", choices=["jsonl", "csv"])
+    r.add_argument("--format", choices=["jsonl", "csv", "parquet"])
+    r.add_argument("--articles", action="store_true",
+                   help="each input row is a whole article: label each of its paragraphs (output rows carry "
+                        "article_id, paragraph_index and the article's other fields)")
+    r.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: this process (or each process of accelerate launch); ray: a Ray cluster, "
+                        "Parquet/JSONL in, a folder of Parquet files out (pip install 'newsclf[ray]')")
+    r.add_argument("--ray-address", help="Ray cluster to join (default: a local Ray, or RAY_ADDRESS)")
+    r.add_argument("--concurrency", type=_positive_int, default=1, help="ray: number of model actors")
+    r.add_argument("--num-gpus-per-worker", type=float, default=0, help="ray: GPUs per actor (1 on GPU nodes)")
+    r.add_argument("--num-cpus-per-worker", type=float, default=1,
+                   help="ray: CPUs reserved per actor (leave some free for reading the input)")
     r.add_argument("--shard-size", type=_positive_int, default=10000)
     r.add_argument("--resume", action="store_true", help="continue the same job (same input and options)")
     r.add_argument("--on-empty", choices=ON_EMPTY + ("error",), default="raise",
@@ -174,6 +239,29 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--onnx", action="store_true", required=True, help="ONNX graph for ONNX Runtime")
     x.add_argument("--int8", action="store_true", help="also an int8 copy")
     x.set_defaults(func=cmd_export)
+
+    w = sub.add_parser("explain", help="per-word attributions (integrated gradients) of a label, as JSONL/HTML")
+    w.add_argument("input", help="JSONL/CSV/TSV/Parquet/TXT of paragraphs")
+    w.add_argument("output", help="JSONL: id, text, target, probability, words, scores per paragraph")
+    w.add_argument("--model", help="saved model folder or hub id (default: the bundled model)")
+    w.add_argument("--target", choices=TARGETS, default="stance",
+                   help="stance: the predicted stance; topic: the top-scoring topic; or a label name")
+    w.add_argument("--html", help="also write a page highlighting the words")
+    w.add_argument("--steps", type=_positive_int, default=32, help="integrated-gradients steps")
+    w.add_argument("--text-field", default="text")
+    w.add_argument("--id-field", default="id")
+    w.add_argument("--device", help="cpu, cuda or cuda:N (default: CUDA when present)")
+    w.set_defaults(func=cmd_explain, backend="torch", precision="fp32")
+
+    c = sub.add_parser("report", help="topic shares and stance mix per outlet and period of a predictions file")
+    c.add_argument("predictions", help="JSONL, CSV or Parquet written by newsclf predict")
+    c.add_argument("out_dir", help="folder for the tables (CSV), figures (PNG, SVG) and report.html")
+    c.add_argument("--by", default="outlet", help="field to group by ('none': one group)")
+    c.add_argument("--time", choices=["month", "week", "year", "none"], default="month")
+    c.add_argument("--min-count", type=int, default=30, help="flag groups with fewer paragraphs")
+    c.add_argument("--date-field", default="date")
+    c.add_argument("--article-field", default="article_id", help="field naming a paragraph's article")
+    c.set_defaults(func=cmd_report)
 
     g = sub.add_parser("labels", help="print the label guide (LABELS.md), the one definition of the labels")
     g.set_defaults(func=cmd_labels)

@@ -189,18 +189,35 @@ def read_ids(path: str | Path, id_field: str = "id") -> set[str]:
     return ids
 
 
-def _iter_parquet(path: Path, text_field: str, id_field: str) -> Iterator[InputRow]:
+def iter_rows(path: str | Path, columns: list[str] | None = None) -> Iterator[tuple[int, dict]]:
+    """Stream ``(line, row)`` from JSONL, CSV/TSV or Parquet (row number from 1; of a Parquet file, only
+    ``columns`` if given).
+
+    For whole-file tables such as prediction files: memory stays flat in the file size.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"file not found: {path}")
+    if path.suffix.lower() != ".parquet":
+        yield from _raw_rows(path)
+        return
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(path)
-    names = pf.schema_arrow.names
+    names = [c for c in pf.schema_arrow.names if columns is None or c in columns]
+    n = 0
+    for batch in pf.iter_batches(columns=names, batch_size=4096):
+        for row in batch.to_pylist():
+            n += 1
+            yield n, row
+
+
+def _iter_parquet(path: Path, text_field: str, id_field: str) -> Iterator[InputRow]:
+    import pyarrow.parquet as pq
+
+    names = pq.read_schema(path).names
     if text_field not in names:
         raise DataError(path, None, text_field, f"is not a column (columns: {names})")
-    columns = [text_field] + ([id_field] if id_field in names else [])
-    n = 0
-    for batch in pf.iter_batches(columns=columns, batch_size=4096):
-        texts = batch.column(text_field).to_pylist()
-        ids = batch.column(id_field).to_pylist() if id_field in names else [None] * len(texts)
-        for rid, text in zip(ids, texts):
-            n += 1
-            yield InputRow(str(rid if rid is not None else n), text, n)
+    for n, row in iter_rows(path):
+        rid, text = row.pop(id_field, None), row.pop(text_field)
+        yield InputRow(str(rid if rid is not None else n), text, n, row)

@@ -88,6 +88,20 @@ class Classifier:
                                     dict(zip(STANCES, stance[row].tolist())))
         return results[0] if single else results
 
+    def classify_articles(self, articles: Sequence, batch_size: int = 32, on_empty: str = "raise",
+                          progress: bool = False) -> list:
+        """Cut whole articles (texts, or mappings with ``text``, optional ``id`` and metadata) into
+        paragraphs and label each: a list of :class:`newsclf.articles.ArticleParagraph`, article by article."""
+        from .articles import ArticleParagraph, article_rows, paragraph_rows
+
+        articles = article_rows(as_text_list(articles))
+        texts_to_run([a.text for a in articles], on_empty)  # errors name the article's index
+        rows = [p for a in articles for p in paragraph_rows(a)]
+        predictions = self([r.text for r in rows], batch_size=batch_size, on_empty=on_empty, progress=progress)
+        return [ArticleParagraph(r.meta["article_id"], r.meta["paragraph_index"], r.text, p,
+                                 {k: v for k, v in r.meta.items() if k not in ("article_id", "paragraph_index")})
+                for r, p in zip(rows, predictions)]
+
     def predict_proba(self, texts: Sequence[str], batch_size: int = 32,
                       progress: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """Topic probabilities (N x 4) and stance probabilities (N x 3), in input order."""
@@ -96,6 +110,13 @@ class Classifier:
     def embed(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         """Mean-pooled encoder outputs (N x hidden), in input order: the vectors the heads read."""
         return self.encode(texts, batch_size, progress)[2]
+
+    def explain(self, texts: str | Sequence[str], target: str | None = None, **kwargs):
+        """Per-word integrated-gradients attributions of ``target`` (default: the predicted stance) for one
+        paragraph (an Explanation) or a list; see :func:`newsclf.explain.explain` (needs backend='torch')."""
+        from .explain import explain
+
+        return explain(self, texts, target, **kwargs)
 
     def encode(self, texts: Sequence[str], batch_size: int = 32, progress: bool = False, pooled: bool = True):
         """Topic probabilities, stance probabilities and (``pooled``) embeddings, in one pass."""

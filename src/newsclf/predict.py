@@ -10,6 +10,12 @@ error naming what differs; re-running an interrupted job therefore gives exactly
 per input row, and a job only reports success when that holds. When every shard is done they
 are joined into the output file (again through an atomic rename), unless the output is a
 directory. Under ``accelerate launch`` each process takes every n-th shard.
+
+Output rows hold the id, the input row's other fields (metadata such as outlet or date; a field
+named like a prediction field is kept as ``input_<name>``) and the prediction. JSONL keeps the
+scores as objects; CSV and Parquet have one column per score (:func:`flat_row`, the layout the
+Ray engine writes too). With ``articles=True`` each input row is a whole article and each of its
+paragraphs gets an output row (:mod:`newsclf.articles`).
 """
 from __future__ import annotations
 
@@ -25,31 +31,53 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .articles import paragraph_rows
 from .data import DataError, InputRow, iter_texts
 from .inference import Classifier, Prediction
 from .labels import STANCES, TOPICS
 from .validation import check_batch_size, check_on_empty, text_problem
 
-OUTPUT_FORMATS = ("jsonl", "csv")
+OUTPUT_FORMATS = ("jsonl", "csv", "parquet")
+PREDICTION_FIELDS = ("topics", "topic_scores", "stance", "stance_scores", "no_content")
+SCORE_COLUMNS = (*(f"topic_{t}" for t in TOPICS), *(f"stance_{s}" for s in STANCES))
 
 
-def output_row(row_id: str, p: Prediction) -> dict:
-    return {"id": row_id, **p.to_dict()}
+def output_row(row: InputRow, p: Prediction) -> dict:
+    """The id, the input's metadata (``input_<name>`` where a name clashes with the output's) and the prediction."""
+    taken = {"id", *PREDICTION_FIELDS, *SCORE_COLUMNS}
+    meta = {(f"input_{k}" if k in taken else k): v for k, v in row.meta.items()}
+    return {"id": row.id, **meta, **p.to_dict()}
 
 
-def format_rows(rows: list[dict], fmt: str, header: bool) -> str:
-    """Rows as JSONL, or as CSV with one score column per label."""
+def flat_row(row: dict) -> dict:
+    """An output row with one column per score (CSV, Parquet, Ray): id, metadata, topics, topic_<name>,
+    stance, stance_<name>, no_content."""
+    out = {k: v for k, v in row.items() if k not in PREDICTION_FIELDS}
+    out["topics"] = list(row["topics"])
+    out.update({f"topic_{t}": float(row["topic_scores"][t]) for t in TOPICS})
+    out["stance"] = row["stance"]
+    out.update({f"stance_{s}": float(row["stance_scores"][s]) for s in STANCES})
+    out["no_content"] = bool(row["no_content"])
+    return out
+
+
+def format_rows(rows: list[dict], fmt: str, columns: list[str]) -> str:
+    """Rows as JSONL, or as CSV (``columns`` in order, a header, topics joined by ``|``)."""
     if fmt == "jsonl":
-        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        return "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows)  # dates as text
     buf = io.StringIO()
-    writer = csv.writer(buf)
-    if header:
-        writer.writerow(["id", "topics", *(f"topic_{t}" for t in TOPICS), "stance",
-                         *(f"stance_{s}" for s in STANCES), "no_content"])
-    for r in rows:
-        writer.writerow([r["id"], "|".join(r["topics"]), *(f"{r['topic_scores'][t]:.5f}" for t in TOPICS),
-                         r["stance"], *(f"{r['stance_scores'][s]:.5f}" for s in STANCES), int(r["no_content"])])
+    writer = csv.DictWriter(buf, fieldnames=columns, restval="", extrasaction="raise")
+    writer.writeheader()
+    for r in map(flat_row, rows):
+        r |= {"topics": "|".join(r["topics"]), "no_content": int(r["no_content"]),
+              **{c: f"{r[c]:.5f}" for c in SCORE_COLUMNS}}
+        writer.writerow(r)
     return buf.getvalue()
+
+
+def csv_columns(first: InputRow | None) -> list[str]:
+    """The CSV header of a job: the first input row's fields set the metadata columns."""
+    return list(flat_row(output_row(first or InputRow("", "", 0), Prediction.empty())))
 
 
 def check_rows(rows: list[InputRow], path: Path, text_field: str, on_empty: str) -> None:
@@ -70,12 +98,20 @@ def _shards(rows: Iterator[InputRow], size: int) -> Iterator[list[InputRow]]:
         yield batch
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def _atomic_write(path: Path, content: str | list[dict]) -> None:
+    """Write text, or rows as a Parquet table, to ``path`` through a temporary file and a rename."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+    if isinstance(content, str):
+        with open(tmp, "w", encoding="utf-8", newline="") as f:
+            f.write(content)
+            f.flush()
+            os.fsync(f.fileno())
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        names = list(dict.fromkeys(k for row in content for k in row))  # every row's fields, in order
+        pq.write_table(pa.table({k: [r.get(k) for r in content] for k in names}), tmp)
     os.replace(tmp, path)
 
 
@@ -126,15 +162,20 @@ def _check_job(shard_dir: Path, job: dict, resume: bool) -> None:
 
 
 def _row_count(path: Path, fmt: str) -> int:
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
     with open(path, encoding="utf-8", newline="") as f:
         return sum(1 for _ in csv.reader(f)) - 1 if fmt == "csv" else sum(1 for line in f if line.strip())
 
 
 def predict_file(classifier: Classifier, in_path: str | Path, out_path: str | Path, *, fmt: str | None = None,
                  shard_size: int = 10000, batch_size: int = 32, resume: bool = False, on_empty: str = "raise",
-                 text_field: str = "text", id_field: str = "id", rank: int = 0, world_size: int = 1,
-                 progress: bool = True) -> Path:
-    """Classify every row of ``in_path`` into ``out_path``; returns the output path."""
+                 text_field: str = "text", id_field: str = "id", articles: bool = False, rank: int = 0,
+                 world_size: int = 1, progress: bool = True) -> Path:
+    """Classify every row of ``in_path`` (every paragraph of every article, with ``articles``) into
+    ``out_path``; returns the output path."""
     in_path, out = Path(in_path), Path(out_path)
     fmt, is_dir = output_format(out, fmt)
     check_batch_size(batch_size)
@@ -148,27 +189,31 @@ def predict_file(classifier: Classifier, in_path: str | Path, out_path: str | Pa
     if resume and out.is_file() and not shard_dir.exists():
         raise FileExistsError(f"{out} is already complete; remove it to predict again")
     shard_dir.mkdir(parents=True, exist_ok=True)
-    _check_job(shard_dir, job_parameters(classifier, in_path, fmt, shard_size, on_empty, text_field, id_field),
-               resume)
-    bar = tqdm(desc=f"predict {in_path.name}", unit="row", disable=not progress)
+    job = job_parameters(classifier, in_path, fmt, shard_size, on_empty, text_field, id_field) | {"articles": articles}
+    _check_job(shard_dir, job, resume)
+    columns = csv_columns(next(_expected_rows(iter_texts(in_path, text_field, id_field), articles), None))
+    bar = tqdm(desc=f"predict {in_path.name}", unit="article" if articles else "row", disable=not progress)
     total = 0
     for index, rows in enumerate(_shards(iter_texts(in_path, text_field, id_field), shard_size)):
-        total += len(rows)
         target = shard_dir / f"part-{index:05d}.{fmt}"
+        bar.update(len(rows))
         if index % world_size != rank:
-            bar.update(len(rows))
             continue
+        check_rows(rows, in_path, text_field, "none" if articles else on_empty)
+        rows = list(_expected_rows(rows, articles))
+        check_rows(rows, in_path, text_field, on_empty)
+        total += len(rows)
         if target.exists():
             if _row_count(target, fmt) != len(rows):
                 raise ValueError(f"{target} has {_row_count(target, fmt)} rows where the input has {len(rows)}: "
                                  "it was not written by this job; write to a new output")
-            bar.update(len(rows))
             continue
-        check_rows(rows, in_path, text_field, on_empty)
+        if fmt == "csv":
+            _check_columns(rows, columns, in_path)
         predictions = classifier([r.text for r in rows], batch_size=batch_size, on_empty=on_empty)
-        out_rows = [output_row(r.id, p) for r, p in zip(rows, predictions)]
-        _atomic_write(target, format_rows(out_rows, fmt, header=True))
-        bar.update(len(rows))
+        out_rows = [output_row(r, p) for r, p in zip(rows, predictions)]
+        _atomic_write(target, [flat_row(r) for r in out_rows] if fmt == "parquet" else
+                      format_rows(out_rows, fmt, columns))
     bar.close()
     if world_size > 1:
         return out
@@ -180,15 +225,43 @@ def predict_file(classifier: Classifier, in_path: str | Path, out_path: str | Pa
     return out
 
 
+def _expected_rows(rows, articles: bool) -> Iterator[InputRow]:
+    """The rows that get an output row: the input rows, or every paragraph of each article."""
+    for row in rows:
+        yield from paragraph_rows(row) if articles and isinstance(row.text, str) else [row]
+
+
+def _check_columns(rows: list[InputRow], columns: list[str], path: Path) -> None:
+    """CSV output has the first row's fields as columns: a later row with another field is an error, not lost."""
+    for r in rows:
+        extra = [k for k in flat_row(output_row(r, Prediction.empty())) if k not in columns]
+        if extra:
+            raise DataError(path, r.line, extra[0], "is not a field of the first row, so it has no CSV column: "
+                                                    "write JSONL or Parquet output to keep every field")
+
+
 def _join_shards(shard_dir: Path, out: Path, fmt: str) -> None:
-    """Concatenate the shards in order into ``out`` (CSV: one header), then remove them."""
+    """Concatenate the shards in order into ``out`` (CSV: one header; Parquet: one table of the shards'
+    unified schema), then remove them."""
     parts = sorted(shard_dir.glob(f"part-*.{fmt}"))
     tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8", newline="") as dst:
-        for i, part in enumerate(parts):
-            with open(part, encoding="utf-8", newline="") as src:
-                if fmt == "csv" and i > 0:
-                    src.readline()
-                shutil.copyfileobj(src, dst)
+    if fmt == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        schema = pa.unify_schemas([pq.read_schema(p) for p in parts])
+        with pq.ParquetWriter(tmp, schema) as writer:
+            for part in parts:
+                table = pq.read_table(part)
+                table = pa.table({f.name: table[f.name] if f.name in table.column_names
+                                  else pa.nulls(len(table), f.type) for f in schema}).cast(schema)
+                writer.write_table(table)
+    else:
+        with open(tmp, "w", encoding="utf-8", newline="") as dst:
+            for i, part in enumerate(parts):
+                with open(part, encoding="utf-8", newline="") as src:
+                    if fmt == "csv" and i > 0:
+                        src.readline()
+                    shutil.copyfileobj(src, dst)
     os.replace(tmp, out)
     shutil.rmtree(shard_dir)

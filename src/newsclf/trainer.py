@@ -205,7 +205,7 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: list | None = None)
         load_best_model_at_end=True, metric_for_best_model=t.select_metric, greater_is_better=True,
         save_total_limit=cfg.output.save_total_limit, label_names=["topic_labels", "stance_labels"],
         report_to="none", disable_tqdm=False, dataloader_num_workers=t.dataloader_num_workers,
-        train_sampling_strategy="group_by_length",
+        train_sampling_strategy="group_by_length", ddp_find_unused_parameters=False,
         use_cpu=not torch.cuda.is_available())
     out.mkdir(parents=True, exist_ok=True)
     trainer_callbacks = [MetricLog(out / "metrics.jsonl"), *(callbacks or [])]
