@@ -199,8 +199,9 @@ def predict_file(classifier: Classifier, in_path: str | Path, out_path: str | Pa
         bar.update(len(rows))
         if index % world_size != rank:
             continue
-        check_rows(rows, in_path, text_field, "none" if articles else on_empty)
-        rows = list(_expected_rows(rows, articles))
+        if articles:  # an article's text must be a string before it can be cut into paragraphs
+            check_rows(rows, in_path, text_field, "none")
+            rows = list(_expected_rows(rows, articles))
         check_rows(rows, in_path, text_field, on_empty)
         total += len(rows)
         if target.exists():
