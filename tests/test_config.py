@@ -43,6 +43,8 @@ def test_paths_resolve_against_the_config_file(tmp_path, monkeypatch):
     ({"training": {"batch_size": 0}}, "key 'training.batch_size'"),
     ({"data": {"train": "train.jsonl"}}, "key 'data.dev' is required"),
     ({"data": {"train": "nope.jsonl", "dev": "dev.jsonl"}}, "key 'data.train': file not found"),
+    ({"data": {"train": "train.jsonl", "dev": "dev.jsonl", "pseudo_labels": "nope.jsonl"}},
+     "key 'data.pseudo_labels': file not found"),
     ({"model": {"checkpoint": "./no-such-model"}}, "key 'model.checkpoint': no such folder"),
 ])
 def test_bad_configs_name_the_key(tmp_path, change, message):

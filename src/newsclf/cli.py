@@ -1,4 +1,4 @@
-"""The ``newsclf`` command: train, evaluate, predict, suggest, export, explain, report, labels.
+"""The ``newsclf`` command: train, evaluate, predict, suggest, pseudolabel, export, explain, report, labels.
 
 Every verb turns a bad argument, a data or config error, or an OS error (missing file,
 read-only folder, full disk) into one line on stderr and exit status 2; ``--debug`` shows the
@@ -101,6 +101,23 @@ def cmd_suggest(args) -> int:
                            id_field=args.id_field, batch_size=args.batch_size, max_per_doc=args.max_per_doc or None)
     print(json.dumps(summary))
     print(f"suggestions written to {args.output}")
+    return 0
+
+
+def cmd_pseudolabel(args) -> int:
+    from .inference import Classifier
+    from .self_training import pseudo_label_file
+
+    models = args.model or ["default"]
+    classifiers = {m: Classifier.from_pretrained(None if m == "default" else m, device=args.device,
+                                                 backend=args.backend, precision=args.precision) for m in models}
+    summary = pseudo_label_file(classifiers, args.pool, args.output, args.dev, exclude=args.exclude or [],
+                                held_out=args.held_out or [],
+                                topic_margin=args.topic_margin, stance_confidence=args.stance_confidence,
+                                batch_size=args.batch_size)
+    print(json.dumps(summary, ensure_ascii=False))
+    print(f"{summary['kept']} pseudo-labelled records written to {args.output}; name the file in a config's "
+          "data.pseudo_labels to train on it")
     return 0
 
 
@@ -233,6 +250,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--id-field", default="id")
     _model_options(s)
     s.set_defaults(func=cmd_suggest)
+
+    q = sub.add_parser("pseudolabel", help="self-training: label unlabelled paragraphs with a teacher (one model or "
+                                           "the average of several) and keep the confident ones")
+    q.add_argument("pool", help="unlabelled JSONL/CSV/TSV/Parquet with id and text")
+    q.add_argument("output", help="JSONL of labelled records for a config's data.pseudo_labels")
+    q.add_argument("--model", action="append", metavar="MODEL",
+                   help="a teacher model folder or hub id; repeat to average several (default: the bundled model)")
+    q.add_argument("--dev", required=True, help="gold records on which the teacher's decision rules are tuned")
+    q.add_argument("--exclude", action="append", metavar="FILE",
+                   help="a file whose ids are already labelled (repeat for several; --dev is always excluded)")
+    q.add_argument("--held-out", action="append", metavar="FILE",
+                   help="a held-out split (the test file): no paragraph of its documents is labelled (--dev's "
+                        "documents never are)")
+    q.add_argument("--topic-margin", type=float, default=2.0,
+                   help="keep a paragraph only if every topic score is this many log-odds from its threshold")
+    q.add_argument("--stance-confidence", type=float, default=0.9,
+                   help="... and its stance probability (after the prior weights) is at least this")
+    _model_options(q)
+    q.set_defaults(func=cmd_pseudolabel)
 
     x = sub.add_parser("export", help="export a saved model for another runtime")
     x.add_argument("model", help="saved model folder; the export is written into MODEL/onnx/")

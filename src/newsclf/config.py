@@ -75,6 +75,8 @@ class DataSection(_Section):
     test: Path | None = Field(None, description="records scored once after training, for the model card")
     train_fraction: float = Field(1.0, gt=0, le=1, description="train on this share of train's documents "
                                                                "(by `doc_id`), for learning curves")
+    pseudo_labels: Path | None = Field(None, description="machine-labelled records (`newsclf pseudolabel`) added "
+                                                         "to train after `train_fraction`; never to dev or test")
 
 
 class TrainingSection(_Section):
@@ -196,7 +198,7 @@ def parse_config(raw: dict, base_dir: Path = Path("."), source: str = "<config>"
     except ValidationError as e:
         raise ConfigError(f"{source}: " + "; ".join(_describe(err) for err in e.errors())) from None
     base_dir = Path(base_dir)
-    for key in ("train", "dev", "test"):
+    for key in ("train", "dev", "test", "pseudo_labels"):
         p = getattr(cfg.data, key)
         if p is None:
             continue

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -187,6 +187,33 @@ def read_ids(path: str | Path, id_field: str = "id") -> set[str]:
             raise DataError(path, n, id_field, "is missing")
         ids.add(str(row[id_field]))
     return ids
+
+
+def unlabelled_candidates(pool: str | Path, exclude: Sequence[str | Path] = (), text_field: str = "text",
+                          id_field: str = "id", held_out: Sequence[str | Path] = (),
+                          group_field: str = "doc_id") -> tuple[list[InputRow], dict]:
+    """The rows of ``pool`` whose id is in no ``exclude`` file, whose document (``group_field``) has no
+    paragraph in a ``held_out`` file (dev, test: splits are by document) and whose text is not empty, and
+    how many of each kind were skipped; raises ValueError when none is left."""
+    excluded: set[str] = set()
+    for path in exclude:
+        excluded |= read_ids(path, id_field)
+    held_out_docs = {str(row.get(group_field) or row.get(id_field)) for path in held_out for _, row in
+                     _raw_rows(Path(path))}
+    rows, skipped = [], {"excluded": 0, "held_out_document": 0, "empty": 0}
+    for row in iter_texts(pool, text_field, id_field):
+        if row.id in excluded:
+            skipped["excluded"] += 1
+        elif str(row.meta.get(group_field) or row.id) in held_out_docs:
+            skipped["held_out_document"] += 1
+        elif not isinstance(row.text, str) or not row.text.strip():
+            skipped["empty"] += 1
+        else:
+            rows.append(row)
+    if not rows:
+        raise ValueError(f"{pool}: no candidates left after excluding {skipped['excluded']} labelled ids and "
+                         f"{skipped['held_out_document']} paragraphs of held-out documents")
+    return rows, skipped
 
 
 def iter_rows(path: str | Path, columns: list[str] | None = None) -> Iterator[tuple[int, dict]]:

@@ -104,6 +104,13 @@ def tune_thresholds(y_true: np.ndarray, probs: np.ndarray) -> list[float]:
     return best
 
 
+def logit(p: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """Log-odds of probabilities clipped to [eps, 1 - eps]: the scale on which closeness to a threshold is
+    measured."""
+    p = np.clip(np.asarray(p, float), eps, 1 - eps)
+    return np.log(p) - np.log1p(-p)
+
+
 def reweight(probs: np.ndarray, weights) -> np.ndarray:
     """Probabilities after a prior shift: each class's probability times its weight, renormalised."""
     p = np.asarray(probs, float) * np.asarray(weights, float)[None, :]

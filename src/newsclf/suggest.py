@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .labels import STANCES, TOPICS
+from .metrics import logit
 
 SHARES = ("random", "rare", "uncertain", "diverse")
 DEFAULT_MIX = {"random": 0.25, "rare": 0.25, "uncertain": 0.3, "diverse": 0.2}
@@ -77,7 +78,6 @@ def uncertainty(topic_probs: np.ndarray, thresholds: Sequence[float], stance_pro
     """Per row, in [0, 1]: max of topic closeness to threshold (1 at the threshold, in log-odds) and
     normalised stance entropy."""
     eps = 1e-6
-    logit = lambda p: np.log(np.clip(p, eps, 1 - eps)) - np.log1p(-np.clip(p, eps, 1 - eps))  # noqa: E731
     distance = np.abs(logit(topic_probs) - logit(np.asarray(thresholds, float))[None, :])
     topic_closeness = np.exp(-distance).max(1)
     p = np.clip(stance_probs, eps, 1.0)
@@ -198,21 +198,9 @@ def suggest_file(classifier, pool: str | Path, out: str | Path, n: int, *, exclu
     """
     import json
 
-    from .data import iter_texts, read_ids
+    from .data import unlabelled_candidates
 
-    excluded: set[str] = set()
-    for path in exclude:
-        excluded |= read_ids(path, id_field)
-    rows, skipped = [], {"excluded": 0, "empty": 0}
-    for row in iter_texts(pool, text_field, id_field):
-        if row.id in excluded:
-            skipped["excluded"] += 1
-        elif not isinstance(row.text, str) or not row.text.strip():
-            skipped["empty"] += 1
-        else:
-            rows.append(row)
-    if not rows:
-        raise ValueError(f"{pool}: no candidates left after excluding {skipped['excluded']} labelled ids")
+    rows, skipped = unlabelled_candidates(pool, exclude, text_field, id_field)
     topic, stance, vectors = classifier.encode([r.text for r in rows], batch_size=batch_size, progress=progress)
     groups = [r.meta.get(group_field, r.id) for r in rows]
     picks = select(topic, stance, vectors, classifier.thresholds, n, groups=groups, mix=mix, seed=seed,

@@ -26,7 +26,7 @@ from transformers import (AutoTokenizer, DataCollatorWithPadding, EarlyStoppingC
 from transformers.trainer_utils import get_last_checkpoint
 
 from .backbones import resolve_checkpoint
-from .data import Record, label_arrays, read_records
+from .data import DataError, Record, label_arrays, read_records
 from .labels import STANCES, TOPICS
 from .metrics import tuned_report
 from .model_card import read_epochs
@@ -93,6 +93,22 @@ def train_subset(records: list[Record], fraction: float, seed: int) -> list[Reco
     docs = sorted({str(r.meta.get("doc_id", r.id)) for r in records})
     keep = set(np.random.default_rng(seed).permutation(docs)[:max(1, round(fraction * len(docs)))])
     return [r for r in records if str(r.meta.get("doc_id", r.id)) in keep]
+
+
+def pseudo_records(path: Path, gold: list[Record], held_out: list[Record]) -> list[Record]:
+    """The machine-labelled records of ``path``. A record whose id is a gold id (taught twice, or dev or test
+    leaking into training) or whose document is in a held-out split (``held_out``: dev and test, which are
+    split by document) is an error naming its line."""
+    records = read_records(path)
+    gold_ids = {r.id for r in [*gold, *held_out]}
+    held_docs = {str(r.meta.get("doc_id", r.id)) for r in held_out}
+    for line, record in enumerate(records, 1):
+        if record.id in gold_ids:
+            raise DataError(path, line, "id", f"{record.id!r} is also a gold record")
+        if str(record.meta.get("doc_id", record.id)) in held_docs:
+            raise DataError(path, line, "doc_id", f"{record.meta.get('doc_id')!r} is a dev or test document: "
+                                                  "its paragraphs must not be trained on")
+    return records
 
 
 @torch.no_grad()
@@ -188,6 +204,9 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: list | None = None)
     set_seed(cfg.training.seed)
     train_records = train_subset(read_records(cfg.data.train), cfg.data.train_fraction, cfg.training.seed)
     dev_records = read_records(cfg.data.dev)
+    if cfg.data.pseudo_labels is not None:
+        held_out = [*dev_records, *(read_records(cfg.data.test) if cfg.data.test else [])]
+        train_records += pseudo_records(cfg.data.pseudo_labels, train_records, held_out)
     model, tokenizer = build_model(cfg, train_records)
     preprocess = preprocessor(PreprocessingSpec(**_base(model).config.preprocessing))
     train_set = encode(train_records, tokenizer, preprocess, cfg.model.max_seq_length)
