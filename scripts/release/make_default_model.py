@@ -9,6 +9,9 @@ retrained on the same train split.
 
     python scripts/release/make_default_model.py runs/default --tries configs/default-tries.json \
         --curve runs/curve/curve.json
+
+``--card-only`` re-renders the card of the model already shipped (after new tries, say) from its
+saved test report, without exporting anything.
 """
 import argparse
 import json
@@ -73,7 +76,10 @@ def curve_section(path: Path) -> str:
     rows += [f"| {p['fraction']:.0%} | {p['paragraphs']} | {p['model']['topic_micro_f1']:.3f} | "
              f"{p['tfidf']['topic_micro_f1']:.3f} | {p['model']['stance_macro_f1']:.3f} | "
              f"{p['tfidf']['stance_macro_f1']:.3f} |" for p in points]
-    return "## Learning curve (dev split)\n\n![learning curve](learning_curve.png)\n\n" + "\n".join(rows)
+    full = max(p["paragraphs"] for p in points)
+    return ("## Learning curve (dev split)\n\nMeasured when the full train split held " f"{full:,} paragraphs "
+            "(`scripts/bench/learning_curve.py`; each side's rules tuned on dev).\n\n"
+            "![learning curve](learning_curve.png)\n\n" + "\n".join(rows))
 
 
 def main():
@@ -81,17 +87,22 @@ def main():
     p.add_argument("run", help="a training run folder (holds model/ and metrics.jsonl)")
     p.add_argument("--tries", required=True, help="JSON list of {name, change, run | dev scores, kept}")
     p.add_argument("--curve", help="learning-curve JSON (scripts/bench/learning_curve.py)")
+    p.add_argument("--card-only", action="store_true", help="only re-render the shipped model's card")
     args = p.parse_args()
     run = Path(args.run)
-    export_changed_tensors(NewsClfModel.from_pretrained(run / "model"))
-    for stale in (PACKAGE_DIR / "onnx").glob("*"):
-        stale.unlink()
-    shipped = Classifier.from_pretrained(None, device="cpu", backend="torch", precision="fp32")  # as users get it
-    export_onnx(shipped.model, PACKAGE_DIR, int8=True)
-    (PACKAGE_DIR / "onnx" / "model.onnx").unlink()  # only the int8 graph ships
-    report = evaluate_file(shipped, ROOT / "data" / "test.jsonl", PACKAGE_DIR, progress=True)
-    report.pop("predictions")
-    (PACKAGE_DIR / "report.json").write_text(json.dumps(report, indent=1))
+    if args.card_only:
+        shipped = Classifier.from_pretrained(None, device="cpu", backend="torch", precision="fp32")
+        report = json.loads((PACKAGE_DIR / "report.json").read_text())
+    else:
+        export_changed_tensors(NewsClfModel.from_pretrained(run / "model"))
+        for stale in (PACKAGE_DIR / "onnx").glob("*"):
+            stale.unlink()
+        shipped = Classifier.from_pretrained(None, device="cpu", backend="torch", precision="fp32")  # as users get it
+        export_onnx(shipped.model, PACKAGE_DIR, int8=True)
+        (PACKAGE_DIR / "onnx" / "model.onnx").unlink()  # only the int8 graph ships
+        report = evaluate_file(shipped, ROOT / "data" / "test.jsonl", PACKAGE_DIR, progress=True)
+        report.pop("predictions")
+        (PACKAGE_DIR / "report.json").write_text(json.dumps(report, indent=1))
     baseline = json.loads((ROOT / "data" / "baseline" / "report.json").read_text())
     with tempfile.TemporaryDirectory() as cache:
         first, later = load_seconds(cache), load_seconds(cache)

@@ -55,7 +55,7 @@ def render_model_card(*, name: str, base_model: str, config_yaml: str, threshold
               "|---|---|---|---|---|---|---|"]
     for r in epochs:
         loss = f"{r['train_loss']:.3f}" if r.get("train_loss") is not None else "-"
-        lines.append(f"| {r['epoch']:g} | {r['step']} | {loss} | {r['eval_topic_micro_f1']:.3f} | "
+        lines.append(f"| {round(r['epoch'], 2):g} | {r['step']} | {loss} | {r['eval_topic_micro_f1']:.3f} | "
                      f"{r['eval_topic_macro_f1']:.3f} | {r['eval_stance_macro_f1']:.3f} | {r['eval_score']:.3f} |")
     lines += ["", "Decision rules, tuned on dev through the inference path: topic thresholds "
               + ", ".join(f"{t} {th:.2f}" for t, th in zip(TOPICS, thresholds))

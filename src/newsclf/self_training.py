@@ -24,7 +24,8 @@ from .metrics import logit, reweight, tune_class_weights, tune_thresholds
 
 @dataclass(frozen=True)
 class Teacher:
-    """Averaged probabilities of one or more models and the decision rules tuned on dev for them."""
+    """The decision rules of a teacher (one model, or an average of several), tuned on dev for its
+    probabilities, and the labels they give."""
 
     thresholds: list[float]
     stance_weights: list[float]
