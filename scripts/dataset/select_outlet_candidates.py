@@ -16,6 +16,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from newsclf.data import iter_texts, read_records, unlabelled_candidates
+
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -26,26 +28,24 @@ def main():
     p.add_argument("--min-rate", type=float, default=0.15)
     p.add_argument("--exclude", action="append", default=[], help="a file of ids not to choose (repeatable)")
     args = p.parse_args()
-    splits = {s: [json.loads(line) for line in open(Path(args.data_dir) / f"{s}.jsonl", encoding="utf-8")]
-              for s in ("train", "dev", "test")}
-    labelled = {r["id"]: r for rows in splits.values() for r in rows}
-    test_docs = {r["doc_id"] for r in splits["test"]}
-    excluded = {json.loads(line)["id"] for path in args.exclude for line in open(path, encoding="utf-8")}
-    pool = [json.loads(line) for line in open(args.corpus, encoding="utf-8")]
+    data = Path(args.data_dir)
+    splits = [data / f"{s}.jsonl" for s in ("train", "dev", "test")]
+    stance = {r.id: r.stance for path in splits for r in read_records(path)}
     total, pro_gov = Counter(), Counter()
-    for r in pool:
-        if r["id"] in labelled:
-            total[r["outlet"]] += 1
-            pro_gov[r["outlet"]] += labelled[r["id"]]["stance"] == "pro_government"
+    for row in iter_texts(args.corpus):
+        if row.id in stance:
+            total[row.meta["outlet"]] += 1
+            pro_gov[row.meta["outlet"]] += stance[row.id] == "pro_government"
     outlets = sorted(o for o in total if pro_gov[o] >= args.min_count and pro_gov[o] / total[o] >= args.min_rate)
-    chosen = [r for r in pool if r["outlet"] in outlets and r["id"] not in labelled and r["id"] not in excluded
-              and r["doc_id"] not in test_docs and r["text"].strip()]
+    rows, _ = unlabelled_candidates(args.corpus, [*splits, *args.exclude], held_out=[data / "test.jsonl"])
+    chosen = [r for r in rows if r.meta["outlet"] in outlets]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as f:
         for r in chosen:
-            f.write(json.dumps({**r, "suggest_share": "outlet"}, ensure_ascii=False) + "\n")
+            f.write(json.dumps({"id": r.id, "text": r.text, **r.meta, "suggest_share": "outlet"},
+                               ensure_ascii=False) + "\n")
     print(json.dumps({"outlets": {o: {"labelled": total[o], "pro_government": pro_gov[o],
-                                      "chosen": sum(r["outlet"] == o for r in chosen)} for o in outlets},
+                                      "chosen": sum(r.meta["outlet"] == o for r in chosen)} for o in outlets},
                       "chosen": len(chosen)}, indent=1))
 
 

@@ -90,14 +90,14 @@ def main():
     p.add_argument("--card-only", action="store_true", help="only re-render the shipped model's card")
     args = p.parse_args()
     run = Path(args.run)
+    if not args.card_only:
+        export_changed_tensors(NewsClfModel.from_pretrained(run / "model"))
+    shipped = Classifier.from_pretrained(None, device="cpu", backend="torch", precision="fp32")  # as users get it
     if args.card_only:
-        shipped = Classifier.from_pretrained(None, device="cpu", backend="torch", precision="fp32")
         report = json.loads((PACKAGE_DIR / "report.json").read_text())
     else:
-        export_changed_tensors(NewsClfModel.from_pretrained(run / "model"))
         for stale in (PACKAGE_DIR / "onnx").glob("*"):
             stale.unlink()
-        shipped = Classifier.from_pretrained(None, device="cpu", backend="torch", precision="fp32")  # as users get it
         export_onnx(shipped.model, PACKAGE_DIR, int8=True)
         (PACKAGE_DIR / "onnx" / "model.onnx").unlink()  # only the int8 graph ships
         report = evaluate_file(shipped, ROOT / "data" / "test.jsonl", PACKAGE_DIR, progress=True)

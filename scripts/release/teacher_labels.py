@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 
 from newsclf import Classifier
 from newsclf.data import label_arrays, read_records, unlabelled_candidates
@@ -24,7 +23,7 @@ from newsclf.preprocessing import normalize_arabic
 from newsclf.self_training import Teacher, average, write_pseudo_labels
 
 sys.path.insert(0, str(Path(__file__).parent))
-from tfidf_baseline import features, topic_probs  # noqa: E402
+from tfidf_baseline import features, fit_stance, fit_topics, topic_probs  # noqa: E402
 
 
 def cached(cache: Path | None, source: str, split: str, ids: list[str], compute):
@@ -71,11 +70,8 @@ def main():
             vec = features()
             x = vec.fit_transform([normalize_arabic(r.text) for r in train])
             y_topic, y_stance = label_arrays(train)
-            fitted["vec"] = vec
-            fitted["topic"] = [LogisticRegression(C=args.topic_C, max_iter=3000, class_weight="balanced")
-                               .fit(x, y_topic[:, i]) for i in range(y_topic.shape[1])]
-            fitted["stance"] = LogisticRegression(C=args.stance_C, max_iter=3000, class_weight="balanced").fit(
-                x, y_stance)
+            fitted.update(vec=vec, topic=fit_topics(x, y_topic, args.topic_C),
+                          stance=fit_stance(x, y_stance, args.stance_C))
         x = fitted["vec"].transform([normalize_arabic(t) for t in texts[split]])
         return topic_probs(fitted["topic"], x), fitted["stance"].predict_proba(x)
 

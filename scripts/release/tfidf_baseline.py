@@ -20,7 +20,6 @@ from sklearn.pipeline import make_union
 
 from newsclf.data import label_arrays, read_records
 from newsclf.evaluation import markdown_summary
-from newsclf.labels import TOPICS
 from newsclf.metrics import (reweight, score_report, stance_metrics, topic_metrics, tune_thresholds,
                              tuned_report)
 from newsclf.preprocessing import normalize_arabic
@@ -33,6 +32,16 @@ def features():
     return make_union(
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True, max_features=300000),
         TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=2, sublinear_tf=True, token_pattern=r"\S+"))
+
+
+def fit_topics(x, y_topic, c: float) -> list:
+    """One class-balanced logistic regression per topic."""
+    return [LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(x, y_topic[:, i])
+            for i in range(y_topic.shape[1])]
+
+
+def fit_stance(x, y_stance, c: float):
+    return LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(x, y_stance)
 
 
 def topic_probs(models, x):
@@ -55,12 +64,11 @@ def main():
     y = {s: label_arrays(recs) for s, recs in splits.items()}
     log, best_topic, best_stance = [], None, None
     for c in C_GRID:
-        topic_models = [LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
-                        .fit(x["train"], y["train"][0][:, i]) for i in range(len(TOPICS))]
+        topic_models = fit_topics(x["train"], y["train"][0], c)
         dev_probs = topic_probs(topic_models, x["dev"])
         thresholds = tune_thresholds(y["dev"][0], dev_probs)
         topic_macro = topic_metrics(y["dev"][0], dev_probs, thresholds)["macro_f1"]
-        stance_model = LogisticRegression(C=c, max_iter=3000, class_weight="balanced").fit(x["train"], y["train"][1])
+        stance_model = fit_stance(x["train"], y["train"][1], c)
         stance_macro = stance_metrics(y["dev"][1], stance_model.predict_proba(x["dev"]))["macro_f1"]
         log.append({"C": c, "dev_topic_macro_f1": topic_macro, "dev_stance_macro_f1": stance_macro})
         if best_topic is None or topic_macro > best_topic[0]:

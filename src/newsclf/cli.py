@@ -17,11 +17,13 @@ from .runtime import BACKENDS, DEPRECATED_PRECISIONS, PRECISIONS
 from .validation import ON_EMPTY
 
 
-def _classifier(args, device: str | None = None):
+def _classifier(args, device: str | None = None, model: str | None = None):
+    """The model named by ``model`` (default: ``--model``; 'default' or none is the bundled one)."""
     from .inference import Classifier
 
-    return Classifier.from_pretrained(args.model, device=device or args.device, backend=args.backend,
-                                      precision=args.precision)
+    name = args.model if model is None else model
+    return Classifier.from_pretrained(None if name == "default" else name, device=device or args.device,
+                                      backend=args.backend, precision=args.precision)
 
 
 def _on_empty(value: str) -> str:
@@ -105,12 +107,9 @@ def cmd_suggest(args) -> int:
 
 
 def cmd_pseudolabel(args) -> int:
-    from .inference import Classifier
     from .self_training import pseudo_label_file
 
-    models = args.model or ["default"]
-    classifiers = {m: Classifier.from_pretrained(None if m == "default" else m, device=args.device,
-                                                 backend=args.backend, precision=args.precision) for m in models}
+    classifiers = {m: _classifier(args, model=m) for m in args.model or ["default"]}
     summary = pseudo_label_file(classifiers, args.pool, args.output, args.dev, exclude=args.exclude or [],
                                 held_out=args.held_out or [],
                                 topic_margin=args.topic_margin, stance_confidence=args.stance_confidence,

@@ -41,6 +41,15 @@ class Record:
     stance: str
     meta: dict = field(default_factory=dict, compare=False)
 
+    @property
+    def document(self) -> str:
+        return document_of(self.id, self.meta)
+
+
+def document_of(paragraph_id: str, meta: dict) -> str:
+    """A paragraph's document, which splits keep whole: its ``doc_id`` field, or the paragraph alone."""
+    return str(meta.get("doc_id") or paragraph_id)
+
 
 def read_records(path: str | Path) -> list[Record]:
     """All labelled records of a JSONL or CSV file, validated line by line."""
@@ -147,6 +156,10 @@ class InputRow:
     line: int
     meta: dict = field(default_factory=dict, compare=False)  # the row's other fields (JSONL, CSV, TSV)
 
+    @property
+    def document(self) -> str:
+        return document_of(self.id, self.meta)
+
 
 def iter_texts(path: str | Path, text_field: str = "text", id_field: str = "id") -> Iterator[InputRow]:
     """Stream texts from JSONL, CSV/TSV, Parquet or plain text (one paragraph per line).
@@ -190,21 +203,19 @@ def read_ids(path: str | Path, id_field: str = "id") -> set[str]:
 
 
 def unlabelled_candidates(pool: str | Path, exclude: Sequence[str | Path] = (), text_field: str = "text",
-                          id_field: str = "id", held_out: Sequence[str | Path] = (),
-                          group_field: str = "doc_id") -> tuple[list[InputRow], dict]:
-    """The rows of ``pool`` whose id is in no ``exclude`` file, whose document (``group_field``) has no
-    paragraph in a ``held_out`` file (dev, test: splits are by document) and whose text is not empty, and
-    how many of each kind were skipped; raises ValueError when none is left."""
+                          id_field: str = "id", held_out: Sequence[str | Path] = ()) -> tuple[list[InputRow], dict]:
+    """The rows of ``pool`` whose id is in no ``exclude`` file, whose document has no paragraph in a
+    ``held_out`` labelled file (dev, test: splits are by document) and whose text is not empty, and how
+    many of each kind were skipped; raises ValueError when none is left."""
     excluded: set[str] = set()
     for path in exclude:
         excluded |= read_ids(path, id_field)
-    held_out_docs = {str(row.get(group_field) or row.get(id_field)) for path in held_out for _, row in
-                     _raw_rows(Path(path))}
+    held_out_docs = {r.document for path in held_out for r in read_records(path)}
     rows, skipped = [], {"excluded": 0, "held_out_document": 0, "empty": 0}
     for row in iter_texts(pool, text_field, id_field):
         if row.id in excluded:
             skipped["excluded"] += 1
-        elif str(row.meta.get(group_field) or row.id) in held_out_docs:
+        elif row.document in held_out_docs:
             skipped["held_out_document"] += 1
         elif not isinstance(row.text, str) or not row.text.strip():
             skipped["empty"] += 1

@@ -39,10 +39,10 @@ class Teacher:
     def label(self, topic_probs: np.ndarray, stance_probs: np.ndarray, topic_margin: float = 2.0,
               stance_confidence: float = 0.9) -> tuple[np.ndarray, list[tuple[str, ...]], list[str]]:
         """Per row: whether it is kept, its topics and its stance under these rules."""
-        topic_probs, stance_probs = np.asarray(topic_probs, float), reweight(stance_probs, self.stance_weights)
         if topic_margin < 0 or not 0 <= stance_confidence <= 1:
             raise ValueError(f"topic_margin must be >= 0 and stance_confidence in [0, 1], got {topic_margin}, "
                              f"{stance_confidence}")
+        topic_probs, stance_probs = np.asarray(topic_probs, float), reweight(stance_probs, self.stance_weights)
         margin = np.abs(logit(topic_probs) - logit(np.asarray(self.thresholds, float))[None, :]).min(1)
         keep = (margin >= topic_margin) & (stance_probs.max(1) >= stance_confidence)
         on = topic_probs >= np.asarray(self.thresholds)[None, :]

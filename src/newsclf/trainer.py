@@ -90,9 +90,9 @@ def train_subset(records: list[Record], fraction: float, seed: int) -> list[Reco
     where there is none), for learning curves."""
     if fraction >= 1.0:
         return records
-    docs = sorted({str(r.meta.get("doc_id", r.id)) for r in records})
+    docs = sorted({r.document for r in records})
     keep = set(np.random.default_rng(seed).permutation(docs)[:max(1, round(fraction * len(docs)))])
-    return [r for r in records if str(r.meta.get("doc_id", r.id)) in keep]
+    return [r for r in records if r.document in keep]
 
 
 def pseudo_records(path: Path, gold: list[Record], held_out: list[Record]) -> list[Record]:
@@ -101,11 +101,11 @@ def pseudo_records(path: Path, gold: list[Record], held_out: list[Record]) -> li
     split by document) is an error naming its line."""
     records = read_records(path)
     gold_ids = {r.id for r in [*gold, *held_out]}
-    held_docs = {str(r.meta.get("doc_id", r.id)) for r in held_out}
+    held_docs = {r.document for r in held_out}
     for line, record in enumerate(records, 1):
         if record.id in gold_ids:
             raise DataError(path, line, "id", f"{record.id!r} is also a gold record")
-        if str(record.meta.get("doc_id", record.id)) in held_docs:
+        if record.document in held_docs:
             raise DataError(path, line, "doc_id", f"{record.meta.get('doc_id')!r} is a dev or test document: "
                                                   "its paragraphs must not be trained on")
     return records
