@@ -1,10 +1,11 @@
 import json
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from newsclf.data import DataError, iter_texts, label_arrays, read_records, write_records
+from newsclf.data import DataError, iter_texts, label_arrays, read_records, target_arrays, write_records
 
 GOOD = {"id": "a-p00", "text": "نص الخبر", "topics": ["military"], "stance": "neutral", "doc_id": "a"}
 
@@ -43,6 +44,33 @@ def test_bad_lines_name_file_line_and_field(tmp_path, bad, field, message):
         read_records(path)
     assert err.value.line == 2 and err.value.path == str(path) and err.value.field == field
     assert f"{path}:2:" in str(err.value) and message in str(err.value)
+
+
+SOFT = {"topics": {"military": 0.9, "humanitarian": 0.2, "diplomatic": 0.0, "displacement": 1},
+        "stance": {"pro_government": 0.1, "pro_opposition": 0.3, "neutral": 0.6}}
+
+
+def test_soft_targets_replace_the_labels_of_the_records_that_carry_them(tmp_path):
+    rows = [GOOD, {**GOOD, "id": "a-p01", "label_source": "pseudo", "soft": SOFT}]
+    records = read_records(write_jsonl(tmp_path / "d.jsonl", rows))
+    topic, stance = target_arrays(records)
+    np.testing.assert_allclose(topic, [[1, 0, 0, 0], [0.9, 0.2, 0.0, 1.0]], atol=1e-6)
+    np.testing.assert_allclose(stance, [[0, 0, 1], [0.1, 0.3, 0.6]], atol=1e-6)
+    assert label_arrays(records)[1].tolist() == [2, 2]  # the hard labels stay what the line says
+
+
+@pytest.mark.parametrize("soft, message", [
+    ({"topics": SOFT["topics"]}, "must be {"),
+    ({**SOFT, "topics": {"military": 0.9}}, "topics must give a probability for each of"),
+    ({**SOFT, "topics": {**SOFT["topics"], "military": 1.5}}, "topics.military must be a probability"),
+    ({**SOFT, "stance": {**SOFT["stance"], "neutral": "high"}}, "stance.neutral must be a probability"),
+    ({**SOFT, "stance": {**SOFT["stance"], "neutral": 0.9}}, "stance probabilities sum to 1.3000"),
+])
+def test_bad_soft_targets_name_the_line(tmp_path, soft, message):
+    path = write_jsonl(tmp_path / "d.jsonl", [GOOD, {**GOOD, "id": "a-p01", "soft": soft}])
+    with pytest.raises(DataError) as err:
+        read_records(path)
+    assert err.value.line == 2 and err.value.field == "soft" and message in str(err.value)
 
 
 def test_repeated_id_and_empty_file_are_errors(tmp_path):

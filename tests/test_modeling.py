@@ -1,7 +1,7 @@
 import torch
 from transformers import AutoConfig, AutoModel, BertConfig
 
-from newsclf.modeling import NewsClfConfig, NewsClfModel, mean_pool
+from newsclf.modeling import NewsClfConfig, NewsClfModel, mean_pool, soft_cross_entropy
 
 
 def tiny_config(**kw):
@@ -23,6 +23,19 @@ def test_forward_gives_both_heads_and_a_weighted_loss():
         out.topic_logits, labels["topic_labels"], pos_weight=torch.tensor([2., 1, 1, 1]))
     assert torch.allclose(topic_only, expected)
     assert out.loss > topic_only
+
+
+def test_soft_cross_entropy_is_the_weighted_mean_for_labels_and_takes_distributions():
+    torch.manual_seed(0)
+    logits, labels, weight = torch.randn(16, 3), torch.randint(0, 3, (16,)), torch.tensor([13.0, 4.0, 0.4])
+    expected = torch.nn.functional.cross_entropy(logits, labels, weight=weight)
+    assert torch.allclose(soft_cross_entropy(logits, labels, weight), expected)
+    one_hot = torch.nn.functional.one_hot(labels, 3).float()
+    assert torch.allclose(soft_cross_entropy(logits, one_hot, weight), expected)  # one-hot = the label itself
+    target = torch.tensor([[0.2, 0.3, 0.5]])
+    by_hand = -(target * weight * torch.log_softmax(logits[:1], -1)).sum() / (target * weight).sum()
+    assert torch.allclose(soft_cross_entropy(logits[:1], target, weight), by_hand)
+    assert torch.allclose(soft_cross_entropy(logits, labels, None), torch.nn.functional.cross_entropy(logits, labels))
 
 
 def test_mean_pool_ignores_padding():

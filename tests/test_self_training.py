@@ -76,6 +76,23 @@ def test_pseudo_label_file_is_a_valid_record_file_and_training_refuses_gold_ids(
         pseudo_records(clash, gold, held_out)
 
 
+def test_soft_targets_put_each_threshold_at_one_half_and_reweight_the_stance(tmp_path):
+    from newsclf.data import InputRow, target_arrays
+
+    teacher = Teacher(thresholds=[0.5, 0.2, 0.8, 0.5], stance_weights=[4.0, 1.0, 1.0])
+    topic, stance = np.array([[0.5, 0.2, 0.8, 0.9]]), np.array([[0.3, 0.1, 0.6]])
+    soft_topic, soft_stance = teacher.soft_targets(topic, stance)
+    np.testing.assert_allclose(soft_topic, [[0.5, 0.5, 0.5, 0.9]], atol=1e-6)  # at its threshold: 0.5
+    np.testing.assert_allclose(soft_stance, [[1.2 / 1.9, 0.1 / 1.9, 0.6 / 1.9]], atol=1e-6)
+    out = tmp_path / "soft.jsonl"
+    stance3 = np.array([[1 / 3, 1 / 3, 1 / 3]])  # rounds to 0.3333 x 3: the file must still sum to 1
+    write_pseudo_labels([InputRow("p1", "نص", 1)], np.array([True]), [("displacement",)], ["neutral"], out, "t",
+                        (soft_topic, stance3))
+    [record] = read_records(out)
+    assert sum(record.meta["soft"]["stance"].values()) == pytest.approx(1.0, abs=1e-9)
+    np.testing.assert_allclose(target_arrays([record])[0], soft_topic, atol=1e-4)
+
+
 def test_pseudolabel_command_averages_teachers_and_skips_labelled_ids(trained_model, tmp_path, capsys):
     pool = tmp_path / "pool.jsonl"
     rows = [r for split in ("train", "dev", "test") for r in read_jsonl(DATA / f"{split}.jsonl")]
@@ -93,7 +110,10 @@ def test_pseudolabel_command_averages_teachers_and_skips_labelled_ids(trained_mo
     assert summary["candidates"] == summary["kept"] == len(test_ids)  # no margin: every candidate is kept
     records = read_records(out)
     assert [r.id for r in records] == test_ids
-    assert all(r.meta["label_source"] == "pseudo" for r in records)
+    assert all(r.meta["label_source"] == "pseudo" and "soft" not in r.meta for r in records)
+    assert main([*args, "--soft"]) == 0
+    capsys.readouterr()
+    assert all(set(r.meta["soft"]) == {"topics", "stance"} for r in read_records(out))
     args[args.index("--stance-confidence") + 1] = "1.0"
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[-2])["kept"] <= len(test_ids)

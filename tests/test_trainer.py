@@ -6,7 +6,7 @@ import yaml
 from transformers import TrainerCallback
 
 from newsclf.modeling import NewsClfModel
-from newsclf.trainer import build_model, build_optimizer, class_weights, train, train_subset
+from newsclf.trainer import build_model, build_optimizer, class_weights, encode, train, train_subset
 from newsclf.config import ConfigError
 from newsclf.data import read_records
 
@@ -49,6 +49,26 @@ def test_train_fraction_takes_whole_documents(fresh_output):
     assert 0.3 < len(docs) / len({r.meta["doc_id"] for r in records}) < 0.7
     assert all(r in half for r in records if r.meta["doc_id"] in docs)
     assert train_subset(records, 1.0, seed=3) == records and train_subset(records, 0.5, seed=3) == half
+
+
+def test_soft_pseudo_labels_are_learnt_as_distributions(fresh_output, tmp_path):
+    from transformers import AutoTokenizer
+
+    soft = {"topics": {"military": 0.7, "humanitarian": 0.1, "diplomatic": 0.2, "displacement": 0.05},
+            "stance": {"pro_government": 0.2, "pro_opposition": 0.3, "neutral": 0.5}}
+    rows = [{**r, "id": f"pseudo-{i}", "doc_id": f"pseudo-doc-{i}", "label_source": "pseudo", "soft": soft}
+            for i, r in enumerate(json.loads(line) for line in open(DATA / "train.jsonl", encoding="utf-8"))][:8]
+    pseudo = tmp_path / "soft.jsonl"
+    pseudo.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    gold = read_records(fresh_output.data.train)[:2]
+    encoded = encode([*gold, *read_records(pseudo)[:1]], AutoTokenizer.from_pretrained(fresh_output.model.checkpoint),
+                     str, 32)
+    assert encoded["topic_labels"][2] == pytest.approx([0.7, 0.1, 0.2, 0.05])
+    assert encoded["stance_labels"][2] == pytest.approx([0.2, 0.3, 0.5])
+    assert sorted(encoded["stance_labels"][0]) == [0, 0, 1]  # gold rows become one-hot distributions
+    fresh_output.data.pseudo_labels, fresh_output.training.epochs = pseudo, 1
+    log = [json.loads(line) for line in open(train(fresh_output).parent / "metrics.jsonl")]
+    assert len(log) == 1 and log[0]["train_loss"] > 0
 
 
 def test_class_weights_follow_label_frequencies():

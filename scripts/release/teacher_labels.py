@@ -8,6 +8,9 @@ are kept (``newsclf.self_training``). ``newsclf pseudolabel`` does the same with
     python scripts/release/teacher_labels.py runs/v3/model ../shared/corpus/paragraphs.jsonl \
         data/pseudo/teacher-v3-tfidf.jsonl --cache runs/exp
 
+``--soft`` also writes the teacher's probabilities, which the student learns (distillation); with
+``--topic-margin 0 --stance-confidence 0`` every pool paragraph is kept.
+
 Probabilities are cached per source and split in ``--cache/<source>/<split>.npz`` (ids, topic, stance).
 """
 import argparse
@@ -54,6 +57,7 @@ def main():
     p.add_argument("--stance-C", type=float, default=0.5)
     p.add_argument("--topic-margin", type=float, default=2.0)
     p.add_argument("--stance-confidence", type=float, default=0.9)
+    p.add_argument("--soft", action="store_true", help="also write the teacher's probabilities (distillation)")
     p.add_argument("--cache", type=Path)
     args = p.parse_args()
     data = Path(args.data)
@@ -84,7 +88,8 @@ def main():
     keep, topics, stance = teacher.label(*probs["pool"], topic_margin=args.topic_margin,
                                          stance_confidence=args.stance_confidence)
     summary = write_pseudo_labels(rows, keep, topics, stance, args.out,
-                                  f"{args.model} + tfidf(C={args.topic_C}/{args.stance_C})")
+                                  f"{args.model} + tfidf(C={args.topic_C}/{args.stance_C})",
+                                  teacher.soft_targets(*probs["pool"]) if args.soft else None)
     print(json.dumps({**summary, **skipped, "rules": {"topic_thresholds": teacher.thresholds,
                                                       "stance_prior_weights": teacher.stance_weights}}))
 

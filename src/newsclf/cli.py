@@ -113,7 +113,7 @@ def cmd_pseudolabel(args) -> int:
     summary = pseudo_label_file(classifiers, args.pool, args.output, args.dev, exclude=args.exclude or [],
                                 held_out=args.held_out or [],
                                 topic_margin=args.topic_margin, stance_confidence=args.stance_confidence,
-                                batch_size=args.batch_size)
+                                soft=args.soft, batch_size=args.batch_size)
     print(json.dumps(summary, ensure_ascii=False))
     print(f"{summary['kept']} pseudo-labelled records written to {args.output}; name the file in a config's "
           "data.pseudo_labels to train on it")
@@ -266,6 +266,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="keep a paragraph only if every topic score is this many log-odds from its threshold")
     q.add_argument("--stance-confidence", type=float, default=0.9,
                    help="... and its stance probability (after the prior weights) is at least this")
+    q.add_argument("--soft", action="store_true",
+                   help="also write the teacher's probabilities, which training learns instead of the labels "
+                        "(distillation; with --topic-margin 0 --stance-confidence 0 every paragraph is kept)")
     _model_options(q)
     q.set_defaults(func=cmd_pseudolabel)
 

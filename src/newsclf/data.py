@@ -2,7 +2,9 @@
 
 Labelled files are JSONL or CSV with the fields ``id``, ``text``, ``topics`` and ``stance``
 (any other field, such as ``dataset`` or ``doc_id``, is kept). In CSV, ``topics`` is a
-JSON list or the names joined by ``|`` (empty for none). Every malformed line, unknown label
+JSON list or the names joined by ``|`` (empty for none). A machine-labelled record may carry a teacher's
+probabilities in ``soft`` (``{"topics": {name: p}, "stance": {name: p}}``), which training then learns
+instead of the hard labels (distillation). Every malformed line, unknown label
 or missing field raises :class:`DataError` naming file, line and field: no row is dropped.
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 from .labels import STANCES, TOPICS, stance_to_index, topics_to_vector
 
 REQUIRED_FIELDS = ("id", "text", "topics", "stance")
+SOFT_FIELD = "soft"
 TEXT_FORMATS = (".jsonl", ".json", ".csv", ".tsv", ".txt", ".parquet")
 
 
@@ -113,7 +116,25 @@ def _to_record(path: Path, line: int, row: dict) -> Record:
     if stance not in STANCES:
         raise DataError(path, line, "stance", f"has unknown stance {stance!r}; expected one of {list(STANCES)}")
     meta = {k: v for k, v in row.items() if k not in REQUIRED_FIELDS}
+    if SOFT_FIELD in meta:
+        _check_soft(path, line, meta[SOFT_FIELD])
     return Record(str(rid), text, tuple(t for t in TOPICS if t in topics), stance, meta)
+
+
+def _check_soft(path: Path, line: int, soft) -> None:
+    """A ``soft`` field holds a probability for every topic and a stance distribution (summing to 1)."""
+    if not isinstance(soft, dict) or set(soft) != {"topics", "stance"}:
+        raise DataError(path, line, SOFT_FIELD, 'must be {"topics": {...}, "stance": {...}}')
+    for part, names in (("topics", TOPICS), ("stance", STANCES)):
+        probs = soft[part]
+        if not isinstance(probs, dict) or set(probs) != set(names):
+            raise DataError(path, line, SOFT_FIELD, f"{part} must give a probability for each of {list(names)}")
+        for name, p in probs.items():
+            if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
+                raise DataError(path, line, SOFT_FIELD, f"{part}.{name} must be a probability in [0, 1], got {p!r}")
+    total = sum(soft["stance"].values())
+    if abs(total - 1) > 1e-3:
+        raise DataError(path, line, SOFT_FIELD, f"stance probabilities sum to {total:.4f}, not 1")
 
 
 def _parse_topic_cell(path: Path, line: int, cell: str) -> list:
@@ -130,6 +151,24 @@ def label_arrays(records: list[Record]) -> tuple[np.ndarray, np.ndarray]:
     """Multi-hot topic matrix (N x topics) and stance indices (N) of records."""
     return (np.array([topics_to_vector(r.topics) for r in records], dtype=np.float32).reshape(-1, len(TOPICS)),
             np.array([stance_to_index(r.stance) for r in records], dtype=np.int64))
+
+
+def target_arrays(records: list[Record]) -> tuple[np.ndarray, np.ndarray]:
+    """Training targets: topic probabilities (N x topics) and stance distributions (N x stances), a
+    record's ``soft`` teacher probabilities where it has them, else its gold labels (one-hot)."""
+    topic, stance_index = label_arrays(records)
+    stance = np.eye(len(STANCES), dtype=np.float32)[stance_index]
+    for i, r in enumerate(records):
+        soft = r.meta.get(SOFT_FIELD)
+        if soft is not None:
+            topic[i] = [soft["topics"][t] for t in TOPICS]
+            stance[i] = [soft["stance"][s] for s in STANCES]
+    return topic, stance
+
+
+def is_soft(record: Record) -> bool:
+    """Whether a record carries a teacher's probabilities."""
+    return record.meta.get(SOFT_FIELD) is not None
 
 
 def write_records(records: list[Record], path: str | Path) -> None:

@@ -151,14 +151,25 @@ class NewsClfModel(PreTrainedModel):
         return NewsClfOutput(loss=loss, topic_logits=topic_logits, stance_logits=stance_logits, pooled=pooled)
 
     def loss(self, topic_logits, stance_logits, topic_labels, stance_labels) -> torch.Tensor:
-        """Weighted sum of the topic BCE (with ``topic_pos_weight``) and the stance CE (class weights)."""
+        """Weighted sum of the topic BCE (with ``topic_pos_weight``) and the stance CE (class weights); both
+        take soft targets (probabilities) as well as gold labels."""
         cfg, device = self.config, topic_logits.device
         as_tensor = lambda w: None if w is None else torch.tensor(w, dtype=torch.float32, device=device)  # noqa: E731
         pos_weight, class_weight = as_tensor(cfg.topic_pos_weight), as_tensor(cfg.stance_class_weights)
         topic = nn.functional.binary_cross_entropy_with_logits(
             topic_logits.float(), topic_labels.float(), pos_weight=pos_weight)
-        stance = nn.functional.cross_entropy(stance_logits.float(), stance_labels.long(), weight=class_weight)
-        return cfg.topic_loss_weight * topic + cfg.stance_loss_weight * stance
+        return cfg.topic_loss_weight * topic + cfg.stance_loss_weight * soft_cross_entropy(
+            stance_logits.float(), stance_labels, class_weight)
+
+
+def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    """Class-weighted cross-entropy against class indices or distributions (a teacher's soft labels), averaged
+    over the weight the batch's targets carry, so that one-hot targets give exactly ``F.cross_entropy``'s
+    weighted mean (PyTorch divides distributions by the row count instead)."""
+    if target.ndim == 1:
+        target = nn.functional.one_hot(target.long(), logits.shape[-1])
+    weighted = target.float() * (weight[None, :] if weight is not None else 1.0)
+    return -(weighted * nn.functional.log_softmax(logits, -1)).sum() / weighted.sum().clamp_min(1e-12)
 
 
 AutoConfig.register(NewsClfConfig.model_type, NewsClfConfig, exist_ok=True)

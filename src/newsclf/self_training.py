@@ -8,6 +8,11 @@ probability is at least ``stance_confidence``: the teacher is unsure of the rest
 learn its mistakes. Kept rows are written in the labelled-record format with ``label_source: "pseudo"``;
 a config names the file in ``data.pseudo_labels`` (added to train, never to dev or test). As the gold
 splits are by document, no paragraph of a dev or test document may be pseudo-labelled for training.
+
+With ``soft``, each row also carries the teacher's probabilities under its rules (topic scores moved so
+that the tuned threshold sits at 0.5, stance reweighted by the prior weights), and the student learns
+those rather than the hard labels: distillation, which passes on how sure the teacher is, so that rows
+it is unsure of (kept with a margin of 0) teach without teaching its mistakes as certainties.
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .data import SOFT_FIELD
 from .labels import STANCES, TOPICS
 from .metrics import logit, reweight, tune_class_weights, tune_thresholds
 
@@ -50,6 +56,12 @@ class Teacher:
         stance = [STANCES[i] for i in stance_probs.argmax(1)]
         return keep, topics, stance
 
+    def soft_targets(self, topic_probs: np.ndarray, stance_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The probabilities under these rules, for a student that decides at 0.5 and the training priors:
+        each topic's log-odds shifted by its threshold's, and the stance reweighted by the prior weights."""
+        shifted = logit(topic_probs) - logit(np.asarray(self.thresholds, float))[None, :]
+        return (1 / (1 + np.exp(-shifted))).astype(np.float32), reweight(stance_probs, self.stance_weights)
+
 
 def average(probabilities: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """The mean topic and stance probabilities of several (topic, stance) pairs over the same rows."""
@@ -60,30 +72,46 @@ def average(probabilities: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.
     return topic, stance
 
 
+MACHINE_FIELDS = ("topics", "stance", "label_source", "teacher")  # a pool row's own are replaced
+
+
 def write_pseudo_labels(rows: Sequence, keep: np.ndarray, topics: Sequence, stance: Sequence, out: str | Path,
-                        teacher: str) -> dict:
-    """Write the kept rows (``InputRow``s: id, text, meta) as labelled records; returns counts."""
+                        teacher: str, soft: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
+    """Write the kept rows (``InputRow``s: id, text, meta) as labelled records, with their ``soft`` (topic,
+    stance) probabilities when given; returns counts."""
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     kept = [i for i in range(len(rows)) if keep[i]]
     with open(out, "w", encoding="utf-8") as f:
         for i in kept:
             r = rows[i]
-            meta = {k: v for k, v in r.meta.items() if k not in ("topics", "stance", "label_source", "teacher")}
-            f.write(json.dumps({"id": r.id, "text": r.text, "topics": list(topics[i]), "stance": stance[i], **meta,
-                                "label_source": "pseudo", "teacher": teacher}, ensure_ascii=False) + "\n")
+            meta = {k: v for k, v in r.meta.items() if k not in (*MACHINE_FIELDS, SOFT_FIELD)}
+            row = {"id": r.id, "text": r.text, "topics": list(topics[i]), "stance": stance[i], **meta,
+                   "label_source": "pseudo", "teacher": teacher}
+            if soft is not None:
+                row[SOFT_FIELD] = {"topics": {t: round(float(p), 4) for t, p in zip(TOPICS, soft[0][i])},
+                                   "stance": _distribution(soft[1][i])}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
     return {"candidates": len(rows), "kept": len(kept),
             "stance": {s: sum(stance[i] == s for i in kept) for s in STANCES},
             "topics": {t: sum(t in topics[i] for i in kept) for t in TOPICS}}
 
 
+def _distribution(probs: np.ndarray) -> dict:
+    """Stance probabilities rounded to 4 places that still sum to 1 (the rounding error goes to the largest)."""
+    rounded = [round(float(p), 4) for p in probs]
+    top = int(np.argmax(rounded))
+    rounded[top] = round(1 - sum(p for i, p in enumerate(rounded) if i != top), 4)
+    return dict(zip(STANCES, rounded))
+
+
 def pseudo_label_file(classifiers: dict, pool: str | Path, out: str | Path, dev: str | Path, *,
                       exclude: Sequence[str | Path] = (), held_out: Sequence[str | Path] = (),
-                      topic_margin: float = 2.0, stance_confidence: float = 0.9, batch_size: int = 32,
-                      progress: bool = True) -> dict:
+                      topic_margin: float = 2.0, stance_confidence: float = 0.9, soft: bool = False,
+                      batch_size: int = 32, progress: bool = True) -> dict:
     """Label ``pool`` with the average of ``classifiers`` (name -> Classifier; rules tuned on ``dev``) and
-    write the confident rows to ``out``. Skipped: ids in ``dev`` or any ``exclude`` file; paragraphs of a
-    document in ``dev`` or any ``held_out`` file (the test split), which must not reach training; empty
-    texts. Returns counts."""
+    write the confident rows to ``out`` (with the teacher's probabilities if ``soft``). Skipped: ids in
+    ``dev`` or any ``exclude`` file; paragraphs of a document in ``dev`` or any ``held_out`` file (the test
+    split), which must not reach training; empty texts. Returns counts."""
     from .data import label_arrays, read_records, unlabelled_candidates
 
     dev_records = read_records(dev)
@@ -95,6 +123,7 @@ def pseudo_label_file(classifiers: dict, pool: str | Path, out: str | Path, dev:
     teacher = Teacher.tuned(*label_arrays(dev_records), *probs([r.text for r in dev_records]))
     pool_probs = probs([r.text for r in rows])
     keep, topics, stance = teacher.label(*pool_probs, topic_margin=topic_margin, stance_confidence=stance_confidence)
-    return {**write_pseudo_labels(rows, keep, topics, stance, out, " + ".join(classifiers)), **skipped,
+    targets = teacher.soft_targets(*pool_probs) if soft else None
+    return {**write_pseudo_labels(rows, keep, topics, stance, out, " + ".join(classifiers), targets), **skipped,
             "rules": {"topic_thresholds": teacher.thresholds, "stance_prior_weights": teacher.stance_weights}}
 

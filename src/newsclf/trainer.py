@@ -26,7 +26,7 @@ from transformers import (AutoTokenizer, DataCollatorWithPadding, EarlyStoppingC
 from transformers.trainer_utils import get_last_checkpoint
 
 from .backbones import resolve_checkpoint
-from .data import DataError, Record, label_arrays, read_records
+from .data import DataError, Record, is_soft, label_arrays, read_records, target_arrays
 from .labels import STANCES, TOPICS
 from .metrics import tuned_report
 from .model_card import read_epochs
@@ -39,7 +39,8 @@ logger = logging.getLogger(__name__)
 
 
 def class_weights(records: list[Record]) -> tuple[list[float], list[float]]:
-    """Topic ``pos_weight`` (negatives / positives, capped at 10) and inverse-frequency stance weights."""
+    """Topic ``pos_weight`` (negatives / positives, capped at 10) and inverse-frequency stance weights (soft
+    records count by their hard labels)."""
     n = len(records)
     pos = np.array([sum(t in r.topics for r in records) for t in TOPICS], dtype=float)
     pos_weight = np.clip((n - pos) / np.maximum(pos, 1), 1.0, 10.0)
@@ -49,9 +50,10 @@ def class_weights(records: list[Record]) -> tuple[list[float], list[float]]:
 
 
 def encode(records: list[Record], tokenizer, preprocess, max_length: int) -> Dataset:
-    """A datasets.Dataset of token ids and both heads' labels."""
+    """A datasets.Dataset of token ids and both heads' targets: gold labels, or, where any record carries a
+    teacher's soft probabilities, probabilities for every row (gold ones one-hot)."""
     enc = tokenizer([preprocess(r.text) for r in records], truncation=True, max_length=max_length)
-    topic, stance = label_arrays(records)
+    topic, stance = target_arrays(records) if any(map(is_soft, records)) else label_arrays(records)
     return Dataset.from_dict({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
                               "topic_labels": topic.tolist(), "stance_labels": stance.tolist()})
 
