@@ -1,7 +1,8 @@
 import torch
 from transformers import AutoConfig, AutoModel, BertConfig
 
-from newsclf.modeling import NewsClfConfig, NewsClfModel, mean_pool, soft_cross_entropy
+from newsclf.modeling import (NewsClfConfig, NewsClfModel, mean_pool, soft_binary_cross_entropy,
+                              soft_cross_entropy)
 
 
 def tiny_config(**kw):
@@ -25,17 +26,40 @@ def test_forward_gives_both_heads_and_a_weighted_loss():
     assert out.loss > topic_only
 
 
-def test_soft_cross_entropy_is_the_weighted_mean_for_labels_and_takes_distributions():
+def test_soft_losses_equal_pytorchs_weighted_losses_on_labels():
     torch.manual_seed(0)
     logits, labels, weight = torch.randn(16, 3), torch.randint(0, 3, (16,)), torch.tensor([13.0, 4.0, 0.4])
     expected = torch.nn.functional.cross_entropy(logits, labels, weight=weight)
     assert torch.allclose(soft_cross_entropy(logits, labels, weight), expected)
     one_hot = torch.nn.functional.one_hot(labels, 3).float()
     assert torch.allclose(soft_cross_entropy(logits, one_hot, weight), expected)  # one-hot = the label itself
-    target = torch.tensor([[0.2, 0.3, 0.5]])
-    by_hand = -(target * weight * torch.log_softmax(logits[:1], -1)).sum() / (target * weight).sum()
-    assert torch.allclose(soft_cross_entropy(logits[:1], target, weight), by_hand)
     assert torch.allclose(soft_cross_entropy(logits, labels, None), torch.nn.functional.cross_entropy(logits, labels))
+    topic_logits, topic_labels = torch.randn(16, 4), torch.randint(0, 2, (16, 4)).float()
+    pos_weight = torch.tensor([2.0, 1.0, 5.0, 10.0])
+    assert torch.allclose(soft_binary_cross_entropy(topic_logits, topic_labels, pos_weight),
+                          torch.nn.functional.binary_cross_entropy_with_logits(topic_logits, topic_labels,
+                                                                               pos_weight=pos_weight))
+
+
+def test_weighted_soft_losses_are_smallest_at_the_teachers_probabilities():
+    """Class weights say how much a row counts, not what it should predict: the best logits for a soft
+    target reproduce it (with per-class weighting they would favour the rare classes)."""
+    target, weight = torch.tensor([[0.05, 0.15, 0.8]]), torch.tensor([19.0, 5.0, 0.4])
+    logits = torch.zeros(1, 3, requires_grad=True)
+    topic_target, pos_weight = torch.tensor([[0.3, 0.9]]), torch.tensor([10.0, 3.0])
+    topic_logits = torch.zeros(1, 2, requires_grad=True)
+    optimiser = torch.optim.LBFGS([logits, topic_logits], max_iter=200)
+
+    def closure():
+        optimiser.zero_grad()
+        loss = (soft_cross_entropy(logits, target, weight)
+                + soft_binary_cross_entropy(topic_logits, topic_target, pos_weight))
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    assert torch.allclose(torch.softmax(logits, -1), target, atol=1e-3)
+    assert torch.allclose(torch.sigmoid(topic_logits), topic_target, atol=1e-3)
 
 
 def test_mean_pool_ignores_padding():

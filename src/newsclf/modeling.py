@@ -152,24 +152,37 @@ class NewsClfModel(PreTrainedModel):
 
     def loss(self, topic_logits, stance_logits, topic_labels, stance_labels) -> torch.Tensor:
         """Weighted sum of the topic BCE (with ``topic_pos_weight``) and the stance CE (class weights); both
-        take soft targets (probabilities) as well as gold labels."""
+        take soft targets (a teacher's probabilities) as well as gold labels."""
         cfg, device = self.config, topic_logits.device
         as_tensor = lambda w: None if w is None else torch.tensor(w, dtype=torch.float32, device=device)  # noqa: E731
         pos_weight, class_weight = as_tensor(cfg.topic_pos_weight), as_tensor(cfg.stance_class_weights)
-        topic = nn.functional.binary_cross_entropy_with_logits(
-            topic_logits.float(), topic_labels.float(), pos_weight=pos_weight)
-        return cfg.topic_loss_weight * topic + cfg.stance_loss_weight * soft_cross_entropy(
-            stance_logits.float(), stance_labels, class_weight)
+        topic = soft_binary_cross_entropy(topic_logits.float(), topic_labels.float(), pos_weight)
+        stance = soft_cross_entropy(stance_logits.float(), stance_labels, class_weight)
+        return cfg.topic_loss_weight * topic + cfg.stance_loss_weight * stance
+
+
+def soft_binary_cross_entropy(logits: torch.Tensor, target: torch.Tensor, pos_weight: torch.Tensor | None):
+    """Mean BCE in which each score counts ``pos_weight * t + (1 - t)`` times. For 0/1 targets this is
+    ``F.binary_cross_entropy_with_logits(pos_weight=...)``; for a soft target t the best score stays t
+    (weighting only the positive term, as PyTorch does, would move it up to p*t / (p*t + 1 - t))."""
+    bce = nn.functional.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    if pos_weight is None:
+        return bce.mean()
+    return ((pos_weight[None, :] * target + (1 - target)) * bce).mean()
 
 
 def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
-    """Class-weighted cross-entropy against class indices or distributions (a teacher's soft labels), averaged
-    over the weight the batch's targets carry, so that one-hot targets give exactly ``F.cross_entropy``'s
-    weighted mean (PyTorch divides distributions by the row count instead)."""
+    """Class-weighted cross-entropy against class indices or distributions (a teacher's soft labels): each
+    row counts its target's expected class weight, and the mean is over those weights. For one-hot targets
+    this is ``F.cross_entropy(weight=...)``; for a distribution the best prediction stays the distribution
+    (weighting each class's term, as PyTorch does, would move it towards the rare classes, turning a
+    teacher's doubtful neutral into a framed stance)."""
     if target.ndim == 1:
         target = nn.functional.one_hot(target.long(), logits.shape[-1])
-    weighted = target.float() * (weight[None, :] if weight is not None else 1.0)
-    return -(weighted * nn.functional.log_softmax(logits, -1)).sum() / weighted.sum().clamp_min(1e-12)
+    target = target.float()
+    row_weight = (target * weight[None, :]).sum(-1) if weight is not None else torch.ones_like(target[:, 0])
+    ce = -(target * nn.functional.log_softmax(logits, -1)).sum(-1)
+    return (row_weight * ce).sum() / row_weight.sum().clamp_min(1e-12)
 
 
 AutoConfig.register(NewsClfConfig.model_type, NewsClfConfig, exist_ok=True)
