@@ -159,10 +159,9 @@ def target_arrays(records: list[Record]) -> tuple[np.ndarray, np.ndarray]:
     topic, stance_index = label_arrays(records)
     stance = np.eye(len(STANCES), dtype=np.float32)[stance_index]
     for i, r in enumerate(records):
-        soft = r.meta.get(SOFT_FIELD)
-        if soft is not None:
-            topic[i] = [soft["topics"][t] for t in TOPICS]
-            stance[i] = [soft["stance"][s] for s in STANCES]
+        if is_soft(r):
+            topic[i] = [r.meta[SOFT_FIELD]["topics"][t] for t in TOPICS]
+            stance[i] = [r.meta[SOFT_FIELD]["stance"][s] for s in STANCES]
     return topic, stance
 
 

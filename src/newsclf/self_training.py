@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.special import expit
 
-from .data import SOFT_FIELD
+from .data import SOFT_FIELD, label_arrays, read_records, unlabelled_candidates
 from .labels import STANCES, TOPICS
 from .metrics import logit, reweight, tune_class_weights, tune_thresholds
 
@@ -49,7 +50,7 @@ class Teacher:
             raise ValueError(f"topic_margin must be >= 0 and stance_confidence in [0, 1], got {topic_margin}, "
                              f"{stance_confidence}")
         topic_probs, stance_probs = np.asarray(topic_probs, float), reweight(stance_probs, self.stance_weights)
-        margin = np.abs(logit(topic_probs) - logit(np.asarray(self.thresholds, float))[None, :]).min(1)
+        margin = np.abs(self._past_threshold(topic_probs)).min(1)
         keep = (margin >= topic_margin) & (stance_probs.max(1) >= stance_confidence)
         on = topic_probs >= np.asarray(self.thresholds)[None, :]
         topics = [tuple(t for t, flag in zip(TOPICS, row) if flag) for row in on]
@@ -59,8 +60,11 @@ class Teacher:
     def soft_targets(self, topic_probs: np.ndarray, stance_probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The probabilities under these rules, for a student that decides at 0.5 and the training priors:
         each topic's log-odds shifted by its threshold's, and the stance reweighted by the prior weights."""
-        shifted = logit(topic_probs) - logit(np.asarray(self.thresholds, float))[None, :]
-        return (1 / (1 + np.exp(-shifted))).astype(np.float32), reweight(stance_probs, self.stance_weights)
+        return expit(self._past_threshold(topic_probs)).astype(np.float32), reweight(stance_probs, self.stance_weights)
+
+    def _past_threshold(self, topic_probs: np.ndarray) -> np.ndarray:
+        """How far each topic score is above its threshold, in log-odds."""
+        return logit(topic_probs) - logit(np.asarray(self.thresholds, float))[None, :]
 
 
 def average(probabilities: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -72,7 +76,7 @@ def average(probabilities: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.
     return topic, stance
 
 
-MACHINE_FIELDS = ("topics", "stance", "label_source", "teacher")  # a pool row's own are replaced
+MACHINE_FIELDS = ("topics", "stance", "label_source", "teacher", SOFT_FIELD)  # a pool row's own are replaced
 
 
 def write_pseudo_labels(rows: Sequence, keep: np.ndarray, topics: Sequence, stance: Sequence, out: str | Path,
@@ -84,7 +88,7 @@ def write_pseudo_labels(rows: Sequence, keep: np.ndarray, topics: Sequence, stan
     with open(out, "w", encoding="utf-8") as f:
         for i in kept:
             r = rows[i]
-            meta = {k: v for k, v in r.meta.items() if k not in (*MACHINE_FIELDS, SOFT_FIELD)}
+            meta = {k: v for k, v in r.meta.items() if k not in MACHINE_FIELDS}
             row = {"id": r.id, "text": r.text, "topics": list(topics[i]), "stance": stance[i], **meta,
                    "label_source": "pseudo", "teacher": teacher}
             if soft is not None:
@@ -112,8 +116,6 @@ def pseudo_label_file(classifiers: dict, pool: str | Path, out: str | Path, dev:
     write the confident rows to ``out`` (with the teacher's probabilities if ``soft``). Skipped: ids in
     ``dev`` or any ``exclude`` file; paragraphs of a document in ``dev`` or any ``held_out`` file (the test
     split), which must not reach training; empty texts. Returns counts."""
-    from .data import label_arrays, read_records, unlabelled_candidates
-
     dev_records = read_records(dev)
     rows, skipped = unlabelled_candidates(pool, [dev, *exclude], held_out=[dev, *held_out])
 
