@@ -5,7 +5,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from newsclf.data import DataError, iter_texts, label_arrays, read_records, target_arrays, write_records
+from newsclf.data import (DataError, Record, cue_spans, has_cues, iter_texts, label_arrays, read_records,
+                          target_arrays, write_records)
 
 GOOD = {"id": "a-p00", "text": "نص الخبر", "topics": ["military"], "stance": "neutral", "doc_id": "a"}
 
@@ -71,6 +72,38 @@ def test_bad_soft_targets_name_the_line(tmp_path, soft, message):
     with pytest.raises(DataError) as err:
         read_records(path)
     assert err.value.line == 2 and err.value.field == "soft" and message in str(err.value)
+
+
+CUE = {"text": "نظام الأسد", "side": "pro_opposition", "attributed": False}
+
+
+def test_cues_are_kept_and_tagged_occurrence_by_occurrence(tmp_path):
+    text = "قال الوزير إن نظام الأسد قصف المدينة، ثم انسحبت قوات نظام الأسد، ونظام الأسد يفاوض"
+    quoted = {**CUE, "attributed": True}
+    rows = [GOOD, {**GOOD, "id": "a-p01", "text": text, "stance": "pro_opposition", "cues": [quoted, CUE]},
+            {**GOOD, "id": "a-p02", "cues": []}]
+    records = read_records(write_jsonl(tmp_path / "d.jsonl", rows))
+    assert [has_cues(r) for r in records] == [False, True, True]
+    spans = cue_spans(records[1])
+    assert [text[s:e] for s, e, _ in spans] == ["نظام الأسد"] * 3
+    # the first occurrence is the quoted one; the repeats beyond the cues given take the last cue's tag
+    assert [tag for *_, tag in spans] == ["attributed", "pro_opposition", "pro_opposition"]
+    assert cue_spans(records[2]) == [] and cue_spans(Record("x", "نص", (), "neutral")) == []
+
+
+@pytest.mark.parametrize("cues, field, message", [
+    ("نظام الأسد", "cues", "must be a list of cues"),
+    ([{"text": "نظام الأسد", "side": "pro_opposition"}], "cues[0]", "must be {"),
+    ([CUE, {**CUE, "text": "الثوار"}], "cues[1].text", "'الثوار' does not occur"),
+    ([{**CUE, "side": "neutral"}], "cues[0].side", "must be one of ['pro_government', 'pro_opposition']"),
+    ([{**CUE, "attributed": "no"}], "cues[0].attributed", "must be true or false"),
+])
+def test_bad_cues_name_the_line_and_the_cue(tmp_path, cues, field, message):
+    row = {**GOOD, "id": "a-p01", "text": "واصل نظام الأسد القصف", "cues": cues}
+    path = write_jsonl(tmp_path / "d.jsonl", [GOOD, row])
+    with pytest.raises(DataError) as err:
+        read_records(path)
+    assert err.value.line == 2 and err.value.field == field and message in str(err.value)
 
 
 def test_repeated_id_and_empty_file_are_errors(tmp_path):

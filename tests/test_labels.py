@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from newsclf.cli import main
-from newsclf.labels import STANCES, TOPICS, label_guide, stance_to_index, topics_to_vector, vector_to_topics
+from newsclf.labels import CUE_TAGS, STANCES, TOPICS, label_guide, stance_to_index, topics_to_vector, vector_to_topics
 
 SHARED_GUIDE = Path(__file__).resolve().parents[2] / "shared" / "LABELS.md"
 
@@ -21,6 +21,11 @@ def test_topic_vectors_round_trip_in_label_order():
     assert topics_to_vector(["displacement", "military"]) == [1.0, 0.0, 0.0, 1.0]
     assert vector_to_topics([True, False, False, True]) == ["military", "displacement"]
     assert topics_to_vector([]) == [0.0] * 4
+
+
+def test_cue_tags_are_none_the_framed_stances_and_attributed():
+    assert CUE_TAGS == ("none", "pro_government", "pro_opposition", "attributed")
+    assert set(CUE_TAGS[1:3]) == set(STANCES) - {"neutral"}
 
 
 def test_unknown_labels_are_refused():

@@ -26,6 +26,22 @@ def test_forward_gives_both_heads_and_a_weighted_loss():
     assert out.loss > topic_only
 
 
+def test_cue_head_adds_a_token_loss_over_known_tags_only():
+    torch.manual_seed(0)
+    assert NewsClfModel(tiny_config()).cue_head is None  # no cue loss, no third head
+    model = NewsClfModel(tiny_config(cue_loss_weight=0.5, cue_class_weights=[1, 4, 2, 3])).eval()
+    ids = torch.randint(5, 50, (2, 6))
+    labels = {"topic_labels": torch.tensor([[1., 0, 0, 0]] * 2), "stance_labels": torch.tensor([0, 2])}
+    cue = torch.tensor([[-100, 0, 1, 1, 0, -100], [-100] * 6])  # the second record has no cues
+    base, out = model(ids, **labels), model(ids, **labels, cue_labels=cue)
+    hidden = model.encoder(input_ids=ids).last_hidden_state
+    expected = torch.nn.functional.cross_entropy(model.cue_head(hidden)[0, 1:5], cue[0, 1:5],
+                                                 weight=torch.tensor([1., 4, 2, 3]))
+    assert torch.allclose(out.loss, base.loss + 0.5 * expected, atol=1e-5)
+    none_known = model(ids, **labels, cue_labels=torch.full((2, 6), -100))
+    assert torch.allclose(none_known.loss, base.loss) and torch.isfinite(none_known.loss)
+
+
 def test_soft_losses_equal_pytorchs_weighted_losses_on_labels():
     torch.manual_seed(0)
     logits, labels, weight = torch.randn(16, 3), torch.randint(0, 3, (16,)), torch.tensor([13.0, 4.0, 0.4])

@@ -159,3 +159,54 @@ def test_two_process_training_under_accelerate_launch(tmp_path):
     assert all(0 <= e["eval_topic_micro_f1"] <= 1 and 0 <= e["eval_stance_macro_f1"] <= 1 for e in epochs)
     clf = Classifier.from_pretrained(tmp_path / "model", device="cpu")
     assert clf("قصفت الطائرات مواقع في ريف إدلب").stance in ("pro_government", "pro_opposition", "neutral")
+
+
+def test_cue_tags_follow_the_marked_words_through_preprocessing(fresh_output):
+    from transformers import AutoTokenizer
+
+    from newsclf.data import Record
+    from newsclf.labels import CUE_TAGS
+    from newsclf.preprocessing import PreprocessingSpec, preprocessor
+    from newsclf.trainer import cue_labels
+
+    tokenizer = AutoTokenizer.from_pretrained(fresh_output.model.checkpoint)
+    preprocess = preprocessor(PreprocessingSpec(kind="normalize"))
+    text = "قالَ   المتحدث: «الثوار تقدموا» ثم تقدم الثوار نحو المدينة"  # a diacritic and spaces that normalising drops
+    cue = {"text": "الثوار", "side": "pro_opposition"}
+    cues = [{**cue, "attributed": True}, {**cue, "attributed": False}]
+    record = Record("x", text, (), "pro_opposition", {"cues": cues})
+    shown = preprocess(text)
+    enc = tokenizer(shown, return_offsets_mapping=True)
+    tags = cue_labels(record, shown, enc["offset_mapping"], preprocess)
+    first, second = shown.index("الثوار"), shown.rindex("الثوار")
+    tagged = {}  # tag -> the occurrences its tokens fall in
+    for (start, _), tag in zip(enc["offset_mapping"], tags):
+        if tag > 0:
+            tagged.setdefault(CUE_TAGS[tag], set()).add(first if start < second else second)
+    assert tagged == {"attributed": {first}, "pro_opposition": {second}}
+    assert tags[0] == tags[-1] == -100 and tags.count(0) > 5  # special tokens unknown, the other words "none"
+    assert set(cue_labels(Record("y", text, (), "neutral"), shown, enc["offset_mapping"], preprocess)) == {-100}
+
+
+def test_training_with_cues_learns_a_token_head(fresh_output, tmp_path):
+    from newsclf import Classifier
+
+    rows = [json.loads(line) for line in open(DATA / "train.jsonl", encoding="utf-8")]
+    for r in rows[::3]:  # every third record annotated: its first two words as the writer's own cue
+        r["cues"] = [{"text": " ".join(r["text"].split()[:2]), "side": "pro_government", "attributed": False}]
+    train_file = tmp_path / "train.jsonl"
+    train_file.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    fresh_output.data.train, fresh_output.training.epochs = train_file, 1
+    fresh_output.training.cue_loss_weight = 0.5
+    saved = train(fresh_output)
+    model = NewsClfModel.from_pretrained(saved)
+    assert model.cue_head is not None and model.config.cue_loss_weight == 0.5
+    weights = model.config.cue_class_weights
+    assert weights[0] == 1.0 and weights[1] > 1.0 and weights[2] == weights[3] == 10.0  # unseen tags: the cap
+    assert len(Classifier.from_pretrained(saved)(["قصف على المدينة"])) == 1  # inference reads the two heads
+
+
+def test_cue_loss_without_cues_in_train_is_an_error(fresh_output):
+    fresh_output.training.cue_loss_weight = 1.0
+    with pytest.raises(ConfigError, match="no record of .* has a `cues` field"):
+        train(fresh_output)

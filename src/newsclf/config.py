@@ -100,6 +100,8 @@ class TrainingSection(_Section):
                                                                       "without a better dev score")
     topic_loss_weight: float = Field(1.0, ge=0, description="weight of the topic loss in the sum")
     stance_loss_weight: float = Field(1.0, ge=0, description="weight of the stance loss in the sum")
+    cue_loss_weight: float = Field(0.0, ge=0, description="weight of a token-level loss on the stance cues of "
+                                                          "records with `cues` (rationale supervision; 0: off)")
     class_weights: bool = Field(True, description="topic pos_weight and inverse-frequency stance weights")
     select_metric: Literal["score", "topic_micro_f1", "topic_macro_f1", "stance_macro_f1"] = Field(
         "score", description="dev score that picks the best checkpoint (`score`: mean of topic and stance "

@@ -4,7 +4,10 @@ Labelled files are JSONL or CSV with the fields ``id``, ``text``, ``topics`` and
 (any other field, such as ``dataset`` or ``doc_id``, is kept). In CSV, ``topics`` is a
 JSON list or the names joined by ``|`` (empty for none). A machine-labelled record may carry a teacher's
 probabilities in ``soft`` (``{"topics": {name: p}, "stance": {name: p}}``), which training then learns
-instead of the hard labels (distillation). Every malformed line, unknown label
+instead of the hard labels (distillation). A record may also carry its stance rationale in ``cues``: the
+framing words an annotator marked, each ``{"text": words found verbatim in the paragraph, "side":
+"pro_government" | "pro_opposition", "attributed": bool}``, which training can learn token by token
+(``training.cue_loss_weight``). Every malformed line, unknown label
 or missing field raises :class:`DataError` naming file, line and field: no row is dropped.
 """
 from __future__ import annotations
@@ -17,10 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .labels import STANCES, TOPICS, stance_to_index, topics_to_vector
+from .labels import ATTRIBUTED, NEUTRAL, STANCES, TOPICS, stance_to_index, topics_to_vector
 
 REQUIRED_FIELDS = ("id", "text", "topics", "stance")
 SOFT_FIELD = "soft"
+CUES_FIELD = "cues"
 TEXT_FORMATS = (".jsonl", ".json", ".csv", ".tsv", ".txt", ".parquet")
 
 
@@ -118,6 +122,8 @@ def _to_record(path: Path, line: int, row: dict) -> Record:
     meta = {k: v for k, v in row.items() if k not in REQUIRED_FIELDS}
     if SOFT_FIELD in meta:
         _check_soft(path, line, meta[SOFT_FIELD])
+    if CUES_FIELD in meta:
+        _check_cues(path, line, meta[CUES_FIELD], text)
     return Record(str(rid), text, tuple(t for t in TOPICS if t in topics), stance, meta)
 
 
@@ -135,6 +141,45 @@ def _check_soft(path: Path, line: int, soft) -> None:
     total = sum(soft["stance"].values())
     if abs(total - 1) > 1e-3:
         raise DataError(path, line, SOFT_FIELD, f"stance probabilities sum to {total:.4f}, not 1")
+
+
+def _check_cues(path: Path, line: int, cues, text: str) -> None:
+    """A ``cues`` field is a list of ``{"text", "side", "attributed"}``, each text found in the paragraph."""
+    if not isinstance(cues, list):
+        raise DataError(path, line, CUES_FIELD, f"must be a list of cues, got {type(cues).__name__}")
+    sides = [s for s in STANCES if s != NEUTRAL]
+    for i, cue in enumerate(cues):
+        where = f"{CUES_FIELD}[{i}]"
+        if not isinstance(cue, dict) or set(cue) != {"text", "side", "attributed"}:
+            raise DataError(path, line, where, 'must be {"text": ..., "side": ..., "attributed": true|false}')
+        if not isinstance(cue["text"], str) or not cue["text"].strip() or cue["text"] not in text:
+            raise DataError(path, line, f"{where}.text", f"{cue['text']!r} does not occur in the paragraph's text")
+        if cue["side"] not in sides:
+            raise DataError(path, line, f"{where}.side", f"must be one of {sides}, got {cue['side']!r}")
+        if not isinstance(cue["attributed"], bool):
+            raise DataError(path, line, f"{where}.attributed", f"must be true or false, got {cue['attributed']!r}")
+
+
+def cue_spans(record: Record) -> list[tuple[int, int, str]]:
+    """Character spans ``(start, end, tag)`` of a record's cues in its text, tags from ``labels.CUE_TAGS``.
+
+    Cues with the same words take that text's occurrences in order, and occurrences beyond them take the
+    last such cue's tag (an annotator who marks a repeated word once means every occurrence)."""
+    tags: dict[str, list[str]] = {}
+    for cue in record.meta.get(CUES_FIELD) or []:
+        tags.setdefault(cue["text"], []).append(ATTRIBUTED if cue["attributed"] else cue["side"])
+    spans = []
+    for words, word_tags in tags.items():
+        start, k = record.text.find(words), 0
+        while start >= 0:
+            spans.append((start, start + len(words), word_tags[min(k, len(word_tags) - 1)]))
+            start, k = record.text.find(words, start + len(words)), k + 1
+    return sorted(spans)
+
+
+def has_cues(record: Record) -> bool:
+    """Whether a record's stance rationale was annotated (an empty list counts: no framing words)."""
+    return record.meta.get(CUES_FIELD) is not None
 
 
 def _parse_topic_cell(path: Path, line: int, cell: str) -> list:

@@ -13,6 +13,10 @@ LABEL_GUIDE = Path(__file__).with_name("LABELS.md")
 TOPICS: tuple[str, ...] = ("military", "humanitarian", "diplomatic", "displacement")
 STANCES: tuple[str, ...] = ("pro_government", "pro_opposition", "neutral")
 NEUTRAL = "neutral"
+# Token tags of a stance rationale (the framing words an annotator marked, LABELS.md's stance cues):
+# not a cue, the writer's own cue for one side, or a cue that is attributed and so does not count.
+ATTRIBUTED = "attributed"
+CUE_TAGS: tuple[str, ...] = ("none", *(s for s in STANCES if s != NEUTRAL), ATTRIBUTED)
 
 TOPIC_DESCRIPTIONS = {
     "military": "fighting and security operations",

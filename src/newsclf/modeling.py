@@ -13,14 +13,15 @@ from torch import nn
 from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
 from transformers.utils import ModelOutput
 
-from .labels import STANCES, TOPICS
+from .labels import CUE_TAGS, STANCES, TOPICS
 
 
 class NewsClfConfig(PretrainedConfig):
     """Config of :class:`NewsClfModel`; ``encoder`` is the backbone's own config as a dict.
 
     The decision rules tuned on dev travel with it: ``topic_thresholds`` (one per topic) and
-    ``stance_prior_weights`` (a prior shift of the stance probabilities; None for none)."""
+    ``stance_prior_weights`` (a prior shift of the stance probabilities; None for none). With
+    ``cue_loss_weight`` > 0 the model has a third, token-level head trained on stance cues (``CUE_TAGS``)."""
 
     model_type = "newsclf"
 
@@ -28,7 +29,8 @@ class NewsClfConfig(PretrainedConfig):
                  preprocessing: dict | None = None, base_model: str | None = None, max_seq_length: int = 256,
                  window_stride: int = 64, classifier_dropout: float = 0.1, topic_loss_weight: float = 1.0,
                  stance_loss_weight: float = 1.0, topic_pos_weight=None, stance_class_weights=None,
-                 standardize_features: bool = False, stance_prior_weights=None, **kwargs):
+                 standardize_features: bool = False, stance_prior_weights=None, cue_loss_weight: float = 0.0,
+                 cue_class_weights=None, **kwargs):
         super().__init__(**kwargs)
         self.encoder = dict(encoder or {"model_type": "bert"})
         self.topics = list(topics)
@@ -45,6 +47,8 @@ class NewsClfConfig(PretrainedConfig):
         self.stance_class_weights = list(stance_class_weights) if stance_class_weights is not None else None
         self.standardize_features = standardize_features
         self.stance_prior_weights = list(stance_prior_weights) if stance_prior_weights is not None else None
+        self.cue_loss_weight = cue_loss_weight
+        self.cue_class_weights = list(cue_class_weights) if cue_class_weights is not None else None
         if len(self.topic_thresholds) != len(self.topics):
             raise ValueError(f"{len(self.topic_thresholds)} topic thresholds for {len(self.topics)} topics")
 
@@ -73,6 +77,11 @@ def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tenso
 class NewsClfModel(PreTrainedModel):
     """Encoder + mean pooling + topic head (sigmoid per topic) + stance head (softmax).
 
+    With ``cue_loss_weight`` > 0 a token head learns, where training records mark them, which words are
+    the writer's own framing of either side and which are attributed (rationale supervision): the stance
+    label turns on a few words and on whether they are quoted, which a pooled label alone teaches slowly.
+    Inference reads only the two paragraph heads.
+
     With ``standardize_features`` the pooled vector is centred and scaled per dimension
     (``feature_mean``, ``feature_scale``: statistics of the training paragraphs, set once before
     training by :meth:`set_feature_statistics`) before the heads read it. e5-style encoders are
@@ -93,6 +102,7 @@ class NewsClfModel(PreTrainedModel):
         self.dropout = nn.Dropout(config.classifier_dropout)
         self.topic_head = nn.Linear(hidden, len(config.topics))
         self.stance_head = nn.Linear(hidden, len(config.stances))
+        self.cue_head = nn.Linear(hidden, len(CUE_TAGS)) if config.cue_loss_weight > 0 else None
         self.register_buffer("feature_mean", torch.zeros(hidden))
         self.register_buffer("feature_scale", torch.ones(hidden))
         self.post_init()
@@ -123,7 +133,8 @@ class NewsClfModel(PreTrainedModel):
             self.feature_mean.zero_()
             self.feature_scale.fill_(1.0)
         if isinstance(module, nn.Linear) and module in (getattr(self, "topic_head", None),
-                                                        getattr(self, "stance_head", None)):
+                                                        getattr(self, "stance_head", None),
+                                                        getattr(self, "cue_head", None)):
             nn.init.normal_(module.weight, std=0.02)
             nn.init.zeros_(module.bias)
 
@@ -131,7 +142,7 @@ class NewsClfModel(PreTrainedModel):
         return self.encoder.get_input_embeddings()
 
     def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, topic_labels=None,
-                stance_labels=None, inputs_embeds=None, **kwargs) -> NewsClfOutput:
+                stance_labels=None, inputs_embeds=None, cue_labels=None, **kwargs) -> NewsClfOutput:
         """Either ``input_ids`` or the word vectors ``inputs_embeds`` (what the ONNX export takes)."""
         if attention_mask is None:
             attention_mask = torch.ones((input_ids if input_ids is not None else inputs_embeds).shape[:2],
@@ -148,6 +159,9 @@ class NewsClfModel(PreTrainedModel):
         loss = None
         if topic_labels is not None and stance_labels is not None:
             loss = self.loss(topic_logits, stance_logits, topic_labels, stance_labels)
+            if cue_labels is not None and self.cue_head is not None:
+                loss = loss + self.config.cue_loss_weight * self.cue_loss(self.cue_head(self.dropout(hidden)),
+                                                                           cue_labels)
         return NewsClfOutput(loss=loss, topic_logits=topic_logits, stance_logits=stance_logits, pooled=pooled)
 
     def loss(self, topic_logits, stance_logits, topic_labels, stance_labels) -> torch.Tensor:
@@ -159,6 +173,18 @@ class NewsClfModel(PreTrainedModel):
         topic = soft_binary_cross_entropy(topic_logits.float(), topic_labels.float(), pos_weight)
         stance = soft_cross_entropy(stance_logits.float(), stance_labels, class_weight)
         return cfg.topic_loss_weight * topic + cfg.stance_loss_weight * stance
+
+
+    def cue_loss(self, cue_logits: torch.Tensor, cue_labels: torch.Tensor) -> torch.Tensor:
+        """Class-weighted token cross-entropy over the tokens whose tag is known (label -100: unknown,
+        padding, or a record without cues); 0 for a batch without any."""
+        cfg = self.config
+        weight = None if cfg.cue_class_weights is None else torch.tensor(cfg.cue_class_weights, dtype=torch.float32,
+                                                                         device=cue_logits.device)
+        known = cue_labels != -100
+        if not known.any():
+            return cue_logits.sum() * 0.0  # keeps the head in the graph (DDP needs every parameter used)
+        return nn.functional.cross_entropy(cue_logits[known].float(), cue_labels[known], weight=weight)
 
 
 def soft_binary_cross_entropy(logits: torch.Tensor, target: torch.Tensor, pos_weight: torch.Tensor | None):

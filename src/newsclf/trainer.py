@@ -26,8 +26,8 @@ from transformers import (AutoTokenizer, DataCollatorWithPadding, EarlyStoppingC
 from transformers.trainer_utils import get_last_checkpoint
 
 from .backbones import resolve_checkpoint
-from .data import DataError, Record, is_soft, label_arrays, read_records, target_arrays
-from .labels import STANCES, TOPICS
+from .data import DataError, Record, cue_spans, has_cues, is_soft, label_arrays, read_records, target_arrays
+from .labels import CUE_TAGS, STANCES, TOPICS
 from .metrics import tuned_report
 from .model_card import read_epochs
 from .modeling import NewsClfConfig, NewsClfModel
@@ -36,6 +36,7 @@ from .runtime import probabilities
 from .config import ConfigError, TrainConfig
 
 logger = logging.getLogger(__name__)
+HEADS = ("topic_head", "stance_head", "cue_head")  # new layers, at ``head_learning_rate``
 
 
 def class_weights(records: list[Record]) -> tuple[list[float], list[float]]:
@@ -49,13 +50,72 @@ def class_weights(records: list[Record]) -> tuple[list[float], list[float]]:
     return pos_weight.round(4).tolist(), stance_weight.round(4).tolist()
 
 
-def encode(records: list[Record], tokenizer, preprocess, max_length: int) -> Dataset:
+def encode(records: list[Record], tokenizer, preprocess, max_length: int, cues: bool = False) -> Dataset:
     """A datasets.Dataset of token ids and both heads' targets: gold labels, or, where any record carries a
-    teacher's soft probabilities, probabilities for every row (gold ones one-hot)."""
-    enc = tokenizer([preprocess(r.text) for r in records], truncation=True, max_length=max_length)
+    teacher's soft probabilities, probabilities for every row (gold ones one-hot). With ``cues``, also each
+    token's cue tag (:func:`cue_labels`)."""
+    texts = [preprocess(r.text) for r in records]
+    enc = tokenizer(texts, truncation=True, max_length=max_length, return_offsets_mapping=cues)
     topic, stance = target_arrays(records) if any(map(is_soft, records)) else label_arrays(records)
-    return Dataset.from_dict({"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
-                              "topic_labels": topic.tolist(), "stance_labels": stance.tolist()})
+    columns = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
+               "topic_labels": topic.tolist(), "stance_labels": stance.tolist()}
+    if cues:
+        columns["cue_labels"] = [cue_labels(r, text, offsets, preprocess)
+                                 for r, text, offsets in zip(records, texts, enc["offset_mapping"])]
+    return Dataset.from_dict(columns)
+
+
+def cue_labels(record: Record, text: str, offsets: list, preprocess) -> list[int]:
+    """Each token's index in ``CUE_TAGS`` (``text`` is the record's preprocessed text, ``offsets`` its tokens'
+    character spans): the tag of the cue a token overlaps, else "none"; all -100 (unknown) for a record
+    without cues, and -100 for special tokens. The k-th occurrence of a cue's words in the record's text is
+    the k-th occurrence of its preprocessed words in ``text``, so normalisation does not move a cue."""
+    if not has_cues(record):
+        return [-100] * len(offsets)
+    spans = []
+    for start, end, tag in cue_spans(record):
+        words = record.text[start:end]
+        at = _nth(text, preprocess(words), _occurrences(record.text[:start], words))
+        if at >= 0:
+            spans.append((at, at + len(preprocess(words)), CUE_TAGS.index(tag)))
+    labels = []
+    for a, b in offsets:
+        tags = [t for s, e, t in spans if a < e and s < b]
+        labels.append(-100 if a == b else (tags[-1] if tags else 0))
+    return labels
+
+
+def _occurrences(text: str, words: str) -> int:
+    """Non-overlapping occurrences of ``words`` in ``text``."""
+    return text.count(words) if words else 0
+
+
+def _nth(text: str, words: str, n: int) -> int:
+    """Start of the ``n``-th (from 0) non-overlapping occurrence of ``words`` in ``text``, or -1."""
+    at = text.find(words) if words else -1
+    for _ in range(n):
+        at = text.find(words, at + len(words)) if at >= 0 else -1
+    return at
+
+
+def cue_class_weights(dataset: Dataset) -> list[float]:
+    """Inverse-frequency weights of the cue tags over the known token tags (capped at 10 times "none"'s),
+    so the few cue tokens are not drowned by the rest."""
+    counts = np.bincount([t for row in dataset["cue_labels"] for t in row if t >= 0], minlength=len(CUE_TAGS))
+    weights = counts.sum() / (len(CUE_TAGS) * np.maximum(counts, 1))
+    return np.minimum(weights / weights[0], 10.0).round(4).tolist()
+
+
+class CueCollator(DataCollatorWithPadding):
+    """Pads ids and mask as usual, and ``cue_labels`` (when present) with -100 to the same width."""
+
+    def __call__(self, features: list[dict]) -> dict:
+        cues = [f.pop("cue_labels") for f in features] if "cue_labels" in features[0] else None
+        batch = super().__call__(features)
+        if cues is not None:
+            width = batch["input_ids"].shape[1]
+            batch["cue_labels"] = torch.tensor([c + [-100] * (width - len(c)) for c in cues], dtype=torch.long)
+        return batch
 
 
 def compute_metrics(eval_pred) -> dict:
@@ -138,7 +198,7 @@ def build_model(cfg: TrainConfig, train_records: list[Record]):
         window_stride=cfg.model.window_stride, classifier_dropout=cfg.model.classifier_dropout,
         topic_loss_weight=cfg.training.topic_loss_weight, stance_loss_weight=cfg.training.stance_loss_weight,
         topic_pos_weight=pos_weight, stance_class_weights=stance_weight,
-        standardize_features=cfg.model.standardize_features)
+        standardize_features=cfg.model.standardize_features, cue_loss_weight=cfg.training.cue_loss_weight)
     model.config.base_model = cfg.model.checkpoint
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     layers = model.encoder.encoder.layer
@@ -163,7 +223,8 @@ def build_model(cfg: TrainConfig, train_records: list[Record]):
         lora = cfg.model.lora
         model = get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
                                                  target_modules=lora.target_modules,
-                                                 modules_to_save=["topic_head", "stance_head"]))
+                                                 modules_to_save=[name for name in HEADS
+                                                                  if getattr(model, name) is not None]))
     return model, tokenizer
 
 
@@ -185,7 +246,7 @@ def build_optimizer(model, t) -> torch.optim.AdamW:
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        head = "topic_head" in name or "stance_head" in name
+        head = any(h in name for h in HEADS)
         lr = ((t.head_learning_rate or t.learning_rate) if head
               else t.learning_rate * t.layer_lr_decay ** _encoder_depth(name, n_layers))
         decay = 0.0 if param.ndim < 2 else t.weight_decay
@@ -209,9 +270,18 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: list | None = None)
     if cfg.data.pseudo_labels is not None:
         held_out = [*dev_records, *(read_records(cfg.data.test) if cfg.data.test else [])]
         train_records += pseudo_records(cfg.data.pseudo_labels, train_records, held_out)
+    cues = cfg.training.cue_loss_weight > 0
+    if cues and not any(map(has_cues, train_records)):
+        raise ConfigError(f"training.cue_loss_weight is {cfg.training.cue_loss_weight} but no record of "
+                          f"{cfg.data.train} has a `cues` field to learn from")
     model, tokenizer = build_model(cfg, train_records)
     preprocess = preprocessor(PreprocessingSpec(**_base(model).config.preprocessing))
-    train_set = encode(train_records, tokenizer, preprocess, cfg.model.max_seq_length)
+    train_set = encode(train_records, tokenizer, preprocess, cfg.model.max_seq_length, cues=cues)
+    if cues:
+        known = sum(map(has_cues, train_records))
+        logger.info("cue loss on the tokens of %d of %d train records", known, len(train_records))
+        if cfg.training.class_weights:
+            _base(model).config.cue_class_weights = cue_class_weights(train_set)
     dev_set = encode(dev_records, tokenizer, preprocess, cfg.model.max_seq_length)
     t = cfg.training
     every = "steps" if t.save_steps else "epoch"
@@ -233,7 +303,7 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: list | None = None)
     if t.early_stopping_patience:
         trainer_callbacks.append(EarlyStoppingCallback(early_stopping_patience=t.early_stopping_patience))
     trainer = Trainer(model=model, args=args, train_dataset=train_set, eval_dataset=dev_set,
-                      data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics,
+                      data_collator=CueCollator(tokenizer), compute_metrics=compute_metrics,
                       callbacks=trainer_callbacks, optimizers=(build_optimizer(model, t), None))
     trainer.train(resume_from_checkpoint=last if resume else None)
     if not trainer.is_world_process_zero():
