@@ -152,10 +152,7 @@ class NewsClfModel(PreTrainedModel):
         if token_type_ids is not None:
             inputs["token_type_ids"] = token_type_ids
         hidden = self.encoder(**inputs).last_hidden_state
-        pooled = mean_pool(hidden, attention_mask)
-        features = self.dropout((pooled - self.feature_mean) * self.feature_scale)
-        topic_logits = self.topic_head(features)
-        stance_logits = self.stance_head(features)
+        topic_logits, stance_logits, pooled = self.heads(hidden, attention_mask)
         loss = None
         if topic_labels is not None and stance_labels is not None:
             loss = self.loss(topic_logits, stance_logits, topic_labels, stance_labels)
@@ -163,6 +160,12 @@ class NewsClfModel(PreTrainedModel):
                 loss = loss + self.config.cue_loss_weight * self.cue_loss(self.cue_head(self.dropout(hidden)),
                                                                            cue_labels)
         return NewsClfOutput(loss=loss, topic_logits=topic_logits, stance_logits=stance_logits, pooled=pooled)
+
+    def heads(self, hidden: torch.Tensor, attention_mask: torch.Tensor):
+        """Topic logits, stance logits and the mean-pooled vector of the encoder's token vectors."""
+        pooled = mean_pool(hidden, attention_mask)
+        features = self.dropout((pooled - self.feature_mean) * self.feature_scale)
+        return self.topic_head(features), self.stance_head(features), pooled
 
     def loss(self, topic_logits, stance_logits, topic_labels, stance_labels) -> torch.Tensor:
         """Weighted sum of the topic BCE (with ``topic_pos_weight``) and the stance CE (class weights); both
