@@ -8,8 +8,8 @@ paragraph's stance by reading it against LABELS.md (``reading*.jsonl``: ``id``, 
 whether the blind reading sides with the gold label or with the model, and where the deciding cue
 sits in the model's tokens (past the first window means truncation could explain a miss).
 
-    python scripts/dataset/stance_audit.py sample runs/v4/model data/dev.jsonl data/annotation/audit-v4-dev
-    python scripts/dataset/stance_audit.py score runs/v4/model data/dev.jsonl data/annotation/audit-v4-dev
+    python scripts/dataset/stance_audit.py sample runs/v4/model data/dev.jsonl docs/audits/stance-v4-dev
+    python scripts/dataset/stance_audit.py score runs/v4/model data/dev.jsonl docs/audits/stance-v4-dev
 """
 import argparse
 import collections
