@@ -75,7 +75,7 @@ def cue_labels(record: Record, text: str, offsets: list, preprocess) -> list[int
     spans = []
     for start, end, tag in cue_spans(record):
         words = record.text[start:end]
-        at = _nth(text, preprocess(words), _occurrences(record.text[:start], words))
+        at = _nth(text, preprocess(words), record.text.count(words, 0, start))
         if at >= 0:
             spans.append((at, at + len(preprocess(words)), CUE_TAGS.index(tag)))
     labels = []
@@ -83,11 +83,6 @@ def cue_labels(record: Record, text: str, offsets: list, preprocess) -> list[int
         tags = [t for s, e, t in spans if a < e and s < b]
         labels.append(-100 if a == b else (tags[-1] if tags else 0))
     return labels
-
-
-def _occurrences(text: str, words: str) -> int:
-    """Non-overlapping occurrences of ``words`` in ``text``."""
-    return text.count(words) if words else 0
 
 
 def _nth(text: str, words: str, n: int) -> int:
