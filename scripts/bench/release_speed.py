@@ -5,6 +5,7 @@ Both classify the same pool paragraphs on their automatic runtime path, in alter
 round. The ship limit is a ratio (new / old) of at least 0.9.
 
     python scripts/bench/release_speed.py runs/default/model default --n 400 --rounds 6
+    python scripts/bench/release_speed.py default runs/default/model --precision fp32  # a CPU without bf16
 """
 import argparse
 import json
@@ -26,13 +27,15 @@ def main():
     p.add_argument("--n", type=int, default=400)
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--precision", default="auto", help="the runtime path of both (auto: this machine's own)")
     args = p.parse_args()
     texts = []
     for row in iter_texts(args.pool):
         if len(texts) == args.n:
             break
         texts.append(row.text)
-    models = {name: Classifier.from_pretrained(None if name == "default" else name, device=args.device)
+    models = {name: Classifier.from_pretrained(None if name == "default" else name, device=args.device,
+                                            precision=args.precision)
               for name in (args.old, args.new)}
     for clf in models.values():
         clf(texts[:32])  # warm-up
