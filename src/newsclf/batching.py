@@ -2,7 +2,8 @@
 
 A paragraph is cut into overlapping token windows of at most ``max_seq_length`` tokens, so a
 long one is read whole, never truncated. Windows are sorted by length and grouped under a
-token budget (little padding is computed). A paragraph's topic score is the maximum over its
+token budget, one padded width per batch (little padding is computed, and a window's scores do
+not depend on its batch). A paragraph's topic score is the maximum over its
 windows (a topic reported anywhere counts); its stance probabilities and pooled vector are
 the token-weighted mean of its windows'.
 """
@@ -32,24 +33,41 @@ def token_windows(tokenizer, texts: list[str], max_seq_length: int, stride: int,
 
 
 def token_budget_batches(lengths: Sequence[int], max_tokens: int, max_batch: int) -> list[list[int]]:
-    """Group indices, longest first, so that each batch's padded size stays within ``max_tokens``."""
+    """Group indices, longest first, so that each batch's padded size stays within ``max_tokens``.
+
+    A batch holds windows of one padded width only (:func:`padded_width`), so a window runs at the
+    same width whatever else is being classified: its scores are the same alone and in any batch.
+    """
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
-    batches, current, width = [], [], 0
+    batches, current = [], []
     for i in order:
-        new_width = max(width, lengths[i])
-        if current and (new_width * (len(current) + 1) > max_tokens or len(current) >= max_batch):
+        width = padded_width(lengths[i])
+        if current and (width != padded_width(lengths[current[0]]) or width * (len(current) + 1) > max_tokens
+                        or len(current) >= max_batch):
             batches.append(current)
-            current, new_width = [], lengths[i]
+            current = []
         current.append(i)
-        width = new_width
     if current:
         batches.append(current)
     return batches
 
 
+PAD_MULTIPLE = 16
+
+
+def padded_width(length: int) -> int:
+    """The width a window of ``length`` tokens runs at: its length rounded up to ``PAD_MULTIPLE``.
+
+    Attention kernels round differently at different widths (on the CPU in bf16, a window's scores
+    moved by up to 0.01 between unpadded and padded runs, and a label flipped), so a window's width
+    must depend on its own length only; a few widths keep batches full.
+    """
+    return -(-length // PAD_MULTIPLE) * PAD_MULTIPLE
+
+
 def pad_windows(windows: Sequence, pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Right-padded int64 ids and attention mask for windows of different lengths."""
-    width = max(len(w) for w in windows)
+    """Right-padded int64 ids and attention mask, ``padded_width`` of the longest window wide."""
+    width = padded_width(max(len(w) for w in windows))
     ids = np.full((len(windows), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(windows), width), dtype=np.int64)
     for row, w in enumerate(windows):
