@@ -24,9 +24,9 @@ random order, so that the adjudicator cannot tell which is train's.
     python scripts/dataset/add_cues.py select data/train.jsonl data/annotation/cues2/batches --neutral 985 \
         --batches 7 --seed 7 --exclude data/annotation/cues/batches --word النظام
     python scripts/dataset/add_cues.py disagreements data/train.jsonl data/annotation/cues/annotated/batch*.jsonl \
-        --out data/annotation/cues/adjudicate/batch.jsonl
+        --out data/annotation/cues/batches/adjudicate.jsonl
     python scripts/dataset/add_cues.py add data/train.jsonl data/annotation/cues*/annotated/batch*.jsonl \
-        --adjudicated data/annotation/cues/adjudicate/adjudicated.jsonl
+        --adjudicated data/annotation/cues/annotated/adjudicate.jsonl
 """
 import argparse
 import collections
