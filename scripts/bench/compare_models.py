@@ -1,0 +1,82 @@
+"""Compare trained models the way model selection does: rules tuned on dev, then applied to test.
+
+Each model classifies the dev and test splits on the inference path (preprocessing, windows,
+aggregation; torch fp32 by default, no saved stance prior weights). Per model, and for the average of
+all models' probabilities (``--average``), the topic thresholds and stance prior weights are tuned on
+dev (``metrics.tuned_report``; its dev scores are optimistic in the same way for every model) and the
+test split is scored with those rules. Probabilities are cached in ``--out`` so adding a model reruns
+only that model.
+
+    python scripts/bench/compare_models.py default runs/v9/model --names v8 v9 --average
+"""
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from newsclf import Classifier
+from newsclf.data import label_arrays, read_records
+from newsclf.metrics import reweight, score_report, tuned_report
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def probabilities(model: str, splits: dict, cache: Path, precision: str, batch_size: int) -> dict:
+    """``{split: (topic_probs, stance_probs)}`` for one model, from the cache when it is there."""
+    if cache.exists():
+        saved = np.load(cache)
+        return {s: (saved[f"{s}_topic"], saved[f"{s}_stance"]) for s in splits}
+    clf = Classifier.from_pretrained(None if model == "default" else model, device="cpu", backend="torch",
+                                     precision=precision)
+    clf.config.stance_prior_weights = None  # the rules are tuned here, as training tunes them
+    out = {s: clf.predict_proba([r.text for r in records], batch_size=batch_size, progress=True)
+           for s, records in splits.items()}
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **{f"{s}_{head}": p for s, (t, st) in out.items() for head, p in (("topic", t), ("stance", st))})
+    return out
+
+
+def scores(truth: dict, probs: dict) -> dict:
+    """Dev scores with rules tuned on dev, and test scores with those rules."""
+    dev = tuned_report(truth["dev"][0], probs["dev"][0], truth["dev"][1], probs["dev"][1])
+    rules = dev["rules"]
+    test = score_report(truth["test"][0], probs["test"][0], rules["topic_thresholds"], truth["test"][1],
+                        reweight(probs["test"][1], rules["stance_prior_weights"]))
+    row = lambda r: {"topic_micro_f1": r["topics"]["micro_f1"], "topic_macro_f1": r["topics"]["macro_f1"],  # noqa: E731
+                     "stance_macro_f1": r["stance"]["macro_f1"]}
+    return {"dev": row(dev), "test": row(test), "rules": rules}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("models", nargs="+", help="model folders, or 'default' (the bundled model)")
+    p.add_argument("--names", nargs="*", help="a short name per model (default: the folder's parent's name)")
+    p.add_argument("--dev", default=str(ROOT / "data" / "dev.jsonl"))
+    p.add_argument("--test", default=str(ROOT / "data" / "test.jsonl"))
+    p.add_argument("--average", action="store_true", help="also score the average of all models' probabilities")
+    p.add_argument("--precision", default="fp32")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--out", default=str(ROOT / "runs" / "compare"))
+    args = p.parse_args()
+    names = args.names or [m if m == "default" else Path(m).resolve().parent.name for m in args.models]
+    if len(names) != len(args.models):
+        raise SystemExit(f"--names gives {len(names)} names for {len(args.models)} models")
+    splits = {"dev": read_records(args.dev), "test": read_records(args.test)}
+    truth = {s: label_arrays(r) for s, r in splits.items()}
+    probs = {n: probabilities(m, splits, Path(args.out) / f"{n}-{args.precision}.npz", args.precision,
+                              args.batch_size) for n, m in zip(names, args.models)}
+    if args.average and len(names) > 1:
+        probs["+".join(names)] = {s: tuple(np.mean([probs[n][s][h] for n in names], 0) for h in (0, 1))
+                                  for s in splits}
+    results = {n: scores(truth, p) for n, p in probs.items()}
+    print("| model | dev topic micro / macro / stance | test topic micro / macro / stance |\n|---|---|---|")
+    for n, r in results.items():
+        cells = [" / ".join(f"{r[s][k]:.3f}" for k in ("topic_micro_f1", "topic_macro_f1", "stance_macro_f1"))
+                 for s in ("dev", "test")]
+        print(f"| {n} | {cells[0]} | {cells[1]} |")
+    (Path(args.out) / "compare.json").write_text(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
