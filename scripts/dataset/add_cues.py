@@ -23,10 +23,15 @@ random order, so that the adjudicator cannot tell which is train's.
     python scripts/dataset/add_cues.py add data/train.jsonl data/annotation/cues/annotated/batch*.jsonl
     python scripts/dataset/add_cues.py select data/train.jsonl data/annotation/cues2/batches --neutral 985 \
         --batches 7 --seed 7 --exclude data/annotation/cues/batches --word النظام
+    python scripts/dataset/add_cues.py select data/train.jsonl data/annotation/cues3/batches --neutral 0 \
+        --batches 7 --seed 9 --exclude data/annotation/cues/batches --exclude data/annotation/cues2/batches \
+        --word المعارضة --word الفصائل --word فصائل --word "حزب الله" --word الإيرانية --word الأسد
     python scripts/dataset/add_cues.py disagreements data/train.jsonl data/annotation/cues/annotated/batch*.jsonl \
         --out data/annotation/cues/batches/adjudicate.jsonl
     python scripts/dataset/add_cues.py add data/train.jsonl data/annotation/cues*/annotated/batch*.jsonl \
-        --adjudicated data/annotation/cues/annotated/adjudicate.jsonl
+        --adjudicated data/annotation/cues/annotated/adjudicate.jsonl \
+        --adjudicated data/annotation/cues2/annotated/adjudicate.jsonl \
+        --adjudicated data/annotation/cues3/annotated/adjudicate.jsonl
 """
 import argparse
 import collections
@@ -97,9 +102,8 @@ def disagreements(train: Path, annotated: list[Path], out: Path, seed: int) -> N
     print(f"{len(rows)} of {len(readings)} read paragraphs differ from train on stance: {out}")
 
 
-def add(train: Path, annotated: list[Path], adjudicated: Path | None) -> None:
-    readings = read_checked(annotated)
-    final = read_checked([adjudicated]) if adjudicated else {}
+def add(train: Path, annotated: list[Path], adjudicated: list[Path]) -> None:
+    readings, final = read_checked(annotated), read_checked(adjudicated)
     records = read_records(train)
     by_id = {r.id: r for r in records}
     missing = sorted(set(readings) - set(by_id))
@@ -150,7 +154,8 @@ def main():
     a = sub.add_parser("add")
     a.add_argument("train", type=Path)
     a.add_argument("annotated", type=Path, nargs="+")
-    a.add_argument("--adjudicated", type=Path, help="an adjudicator's full records, replacing train's labels")
+    a.add_argument("--adjudicated", type=Path, action="append", default=[],
+                   help="an adjudicator's full records, replacing train's labels (once per round)")
     args = p.parse_args()
     if args.command == "select":
         select(args.train, args.out, args.neutral, args.batches, args.seed, args.exclude, args.word)
