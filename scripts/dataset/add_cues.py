@@ -27,7 +27,7 @@ random order, so that the adjudicator cannot tell which is train's.
         --batches 7 --seed 9 --exclude data/annotation/cues/batches --exclude data/annotation/cues2/batches \
         --word المعارضة --word الفصائل --word فصائل --word "حزب الله" --word الإيرانية --word الأسد
     python scripts/dataset/add_cues.py disagreements data/train.jsonl data/annotation/cues/annotated/batch*.jsonl \
-        --out data/annotation/cues/batches/adjudicate.jsonl
+        --out runs/cues/adjudicate.jsonl
     python scripts/dataset/add_cues.py add data/train.jsonl data/annotation/cues*/annotated/batch*.jsonl \
         --adjudicated data/annotation/cues/annotated/adjudicate.jsonl \
         --adjudicated data/annotation/cues2/annotated/adjudicate.jsonl \
