@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from newsclf.metrics import (expected_calibration_error, reweight, score_report, stance_metrics, topic_metrics,
-                             tune_class_weights, tune_thresholds)
+from newsclf.metrics import (expected_calibration_error, headline_scores, reweight, score_report, stance_metrics,
+                             topic_metrics, tune_class_weights, tune_thresholds)
 
 
 def test_topic_metrics_on_a_hand_computed_case():
@@ -14,6 +14,16 @@ def test_topic_metrics_on_a_hand_computed_case():
     assert m["micro_f1"] == pytest.approx(2 * 4 / (2 * 4 + 0 + 1))  # tp 4, fp 0, fn 1
     assert m["macro_f1"] == pytest.approx(0.75)
     assert m["subset_accuracy"] == 0.75 and m["none_f1"] == 1.0
+
+
+def test_headline_scores_are_the_reports_three_target_scores():
+    y = np.array([[1, 0, 0, 0], [0, 1, 0, 0]])
+    p = np.array([[.9, .1, .1, .1], [.9, .1, .1, .1]])
+    report = score_report(y, p, [0.5] * 4, np.array([0, 2]), np.array([[.8, .1, .1], [.1, .1, .8]]))
+    assert headline_scores(report) == {"topic_micro_f1": report["topics"]["micro_f1"],
+                                       "topic_macro_f1": report["topics"]["macro_f1"],
+                                       "stance_macro_f1": report["stance"]["macro_f1"]}
+    assert headline_scores(report)["topic_micro_f1"] == pytest.approx(0.5)  # 1 TP, 1 FP, 1 FN: 2 / (2 + 1 + 1)
 
 
 def test_stance_metrics_and_confusion_matrix():

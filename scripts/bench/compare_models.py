@@ -17,7 +17,7 @@ import numpy as np
 
 from newsclf import Classifier
 from newsclf.data import label_arrays, read_records
-from newsclf.metrics import reweight, score_report, tuned_report
+from newsclf.metrics import headline_scores, reweight, score_report, tuned_report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,9 +43,7 @@ def scores(truth: dict, probs: dict) -> dict:
     rules = dev["rules"]
     test = score_report(truth["test"][0], probs["test"][0], rules["topic_thresholds"], truth["test"][1],
                         reweight(probs["test"][1], rules["stance_prior_weights"]))
-    row = lambda r: {"topic_micro_f1": r["topics"]["micro_f1"], "topic_macro_f1": r["topics"]["macro_f1"],  # noqa: E731
-                     "stance_macro_f1": r["stance"]["macro_f1"]}
-    return {"dev": row(dev), "test": row(test), "rules": rules}
+    return {"dev": headline_scores(dev), "test": headline_scores(test), "rules": rules}
 
 
 def main():

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from newsclf import Classifier  # noqa: E402
 from newsclf.data import label_arrays, read_records  # noqa: E402
-from newsclf.metrics import tuned_report  # noqa: E402
+from newsclf.metrics import headline_scores, tuned_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SCORES = (("topic_micro_f1", "topic micro-F1"), ("topic_macro_f1", "topic macro-F1"),
@@ -37,8 +37,7 @@ def model_dev_scores(model_dir: Path, dev_path: Path) -> dict:
     topic_probs, stance_probs = clf.predict_proba([r.text for r in records], batch_size=64)
     topic_true, stance_true = label_arrays(records)
     report = tuned_report(topic_true, topic_probs, stance_true, stance_probs)
-    return {"topic_micro_f1": report["topics"]["micro_f1"], "topic_macro_f1": report["topics"]["macro_f1"],
-            "stance_macro_f1": report["stance"]["macro_f1"]}
+    return headline_scores(report)
 
 
 def main():

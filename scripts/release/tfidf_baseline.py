@@ -20,7 +20,7 @@ from sklearn.pipeline import make_union
 
 from newsclf.data import label_arrays, read_records
 from newsclf.evaluation import markdown_summary
-from newsclf.metrics import (reweight, score_report, stance_metrics, topic_metrics, tune_thresholds,
+from newsclf.metrics import (headline_scores, reweight, score_report, stance_metrics, topic_metrics, tune_thresholds,
                              tuned_report)
 from newsclf.preprocessing import normalize_arabic
 from newsclf.trainer import train_subset
@@ -85,16 +85,14 @@ def main():
     report |= {"data": str(data / "test.jsonl"), "model": "tfidf char(2-5)+word(1-2) + logistic regression",
                "train_paragraphs": len(splits["train"]), "train_fraction": args.train_fraction,
                "topic_C": topic_c, "stance_C": stance_c, "stance_prior_weights": weights, "dev_tuning": log,
-               "dev": {"topic_micro_f1": dev["topics"]["micro_f1"], "topic_macro_f1": dev["topics"]["macro_f1"],
-                       "stance_macro_f1": dev["stance"]["macro_f1"]}}
+               "dev": headline_scores(dev)}
     out = Path(args.out) if args.out else data / "baseline"
     out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps(report, indent=1))
     (out / "report.md").write_text(markdown_summary(report) + f"\nTuned on dev: topic C={topic_c}, stance C={stance_c}"
                                    f", thresholds {[round(t, 2) for t in thresholds]}.\n")
-    print(json.dumps({"train_paragraphs": len(splits["train"]), "topic_micro_f1": report["topics"]["micro_f1"],
-                      "topic_macro_f1": report["topics"]["macro_f1"], "stance_macro_f1": report["stance"]["macro_f1"],
-                      "dev": report["dev"]}, indent=1))
+    print(json.dumps({"train_paragraphs": len(splits["train"]), **headline_scores(report), "dev": report["dev"]},
+                     indent=1))
 
 
 if __name__ == "__main__":

@@ -44,13 +44,13 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from .evaluation import evaluate_file
+    from .metrics import headline_scores
 
     out = args.out or os.path.join(args.model or "default-model", "eval")
     report = evaluate_file(_classifier(args), args.data, out, batch_size=args.batch_size)
     print(open(os.path.join(out, "report.md"), encoding="utf-8").read())
     print(f"report, plots and predictions written to {out}")
-    print(json.dumps({"topic_micro_f1": report["topics"]["micro_f1"], "topic_macro_f1": report["topics"]["macro_f1"],
-                      "stance_macro_f1": report["stance"]["macro_f1"]}))
+    print(json.dumps(headline_scores(report)))
     return 0
 
 

@@ -91,6 +91,12 @@ def score_report(topic_true, topic_probs, thresholds, stance_true, stance_probs)
     return {"topics": topics, "stance": stance, "score": (topics["macro_f1"] + stance["macro_f1"]) / 2}
 
 
+def headline_scores(report: dict) -> dict:
+    """The three scores the project's targets and tables use, from a ``score_report``."""
+    return {"topic_micro_f1": report["topics"]["micro_f1"], "topic_macro_f1": report["topics"]["macro_f1"],
+            "stance_macro_f1": report["stance"]["macro_f1"]}
+
+
 def tune_thresholds(y_true: np.ndarray, probs: np.ndarray) -> list[float]:
     """Per-topic threshold maximising that topic's F1 on a dev set (ties: closest to 0.5)."""
     y_true = np.asarray(y_true).astype(int)
