@@ -146,8 +146,8 @@ def test_training_adds_the_pseudo_labelled_records(fresh_output, tmp_path, monke
     fresh_output.data.pseudo_labels = pseudo
     seen = {}
 
-    def stop(cfg, records):  # record what training would learn from, then stop before the costly part
-        seen["ids"] = [r.id for r in records]
+    def stop(cfg, records, untaught_stance):  # record what training would learn from, then stop before the costly part
+        seen["ids"], seen["untaught"] = [r.id for r in records], untaught_stance
         raise RuntimeError("stop")
 
     monkeypatch.setattr(trainer, "build_model", stop)
@@ -155,3 +155,9 @@ def test_training_adds_the_pseudo_labelled_records(fresh_output, tmp_path, monke
         trainer.train(fresh_output)
     gold = [r.id for r in read_records(fresh_output.data.train)]
     assert seen["ids"] == gold + [r["id"] for r in rows]
+    assert seen["untaught"] == frozenset()
+    fresh_output.data.pseudo_label_stance = False  # topics only: every machine label's stance is left out
+    with pytest.raises(RuntimeError, match="stop"):
+        trainer.train(fresh_output)
+    assert seen["ids"] == gold + [r["id"] for r in rows]
+    assert seen["untaught"] == {r["id"] for r in rows}

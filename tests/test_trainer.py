@@ -9,6 +9,7 @@ from newsclf.modeling import NewsClfModel
 from newsclf.trainer import build_model, build_optimizer, class_weights, encode, train, train_subset
 from newsclf.config import ConfigError
 from newsclf.data import read_records
+from newsclf.labels import topics_to_vector
 
 from conftest import DATA
 
@@ -75,6 +76,30 @@ def test_class_weights_follow_label_frequencies():
     pos_weight, stance_weight = class_weights(read_records(DATA / "train.jsonl"))
     assert len(pos_weight) == 4 and all(1.0 <= w <= 10.0 for w in pos_weight)
     assert len(stance_weight) == 3 and min(stance_weight) > 0
+
+
+def test_an_untaught_stance_gets_a_zero_target_and_no_weight(fresh_output):
+    from transformers import AutoTokenizer
+
+    from newsclf.modeling import soft_cross_entropy
+
+    records = read_records(DATA / "train.jsonl")
+    neutral = frozenset(r.id for r in records if r.stance == "neutral")
+    assert {r.stance == "neutral" for r in records[:6]} == {True, False}
+    encoded = encode(records[:6], AutoTokenizer.from_pretrained(fresh_output.model.checkpoint), str, 32,
+                     untaught_stance=neutral)
+    for r, topic, stance in zip(records, encoded["topic_labels"], encoded["stance_labels"]):
+        assert topic == list(topics_to_vector(r.topics))  # topics are taught either way
+        assert sorted(stance) == ([0, 0, 0] if r.id in neutral else [0, 0, 1])
+    # the stance weights count only the records that teach stance: without neutral ones, neutral gets n / (3 * 1)
+    taught = [r for r in records if r.id not in neutral]
+    assert class_weights(records, neutral)[1][2] == pytest.approx(len(taught) / 3, abs=1e-4)
+    assert class_weights(records, neutral)[0] == class_weights(records)[0]
+    logits = torch.randn(3, 3)
+    target = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    for weight in (None, torch.tensor([3.0, 2.0, 0.5])):
+        assert float(soft_cross_entropy(logits, target, weight)) == pytest.approx(
+            float(soft_cross_entropy(logits[[0, 2]], target[[0, 2]], weight)))
 
 
 class Crash(TrainerCallback):

@@ -77,6 +77,9 @@ class DataSection(_Section):
                                                                "(by `doc_id`), for learning curves")
     pseudo_labels: Path | None = Field(None, description="machine-labelled records (`newsclf pseudolabel`) added "
                                                          "to train after `train_fraction`; never to dev or test")
+    pseudo_label_stance: bool = Field(True, description="whether the machine labels teach stance too (false: "
+                                                        "topics only, for a teacher whose confident stances are "
+                                                        "nearly all neutral)")
 
 
 class TrainingSection(_Section):

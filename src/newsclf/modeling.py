@@ -205,11 +205,11 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor, weight: torch
     row counts its target's expected class weight, and the mean is over those weights. For one-hot targets
     this is ``F.cross_entropy(weight=...)``; for a distribution the best prediction stays the distribution
     (weighting each class's term, as PyTorch does, would move it towards the rare classes, turning a
-    teacher's doubtful neutral into a framed stance)."""
+    teacher's doubtful neutral into a framed stance). An all-zero target row (a stance not taught) weighs 0."""
     if target.ndim == 1:
         target = nn.functional.one_hot(target.long(), logits.shape[-1])
     target = target.float()
-    row_weight = (target * weight[None, :]).sum(-1) if weight is not None else torch.ones_like(target[:, 0])
+    row_weight = (target * weight[None, :]).sum(-1) if weight is not None else target.sum(-1)
     ce = -(target * nn.functional.log_softmax(logits, -1)).sum(-1)
     return (row_weight * ce).sum() / row_weight.sum().clamp_min(1e-12)
 

@@ -39,24 +39,31 @@ logger = logging.getLogger(__name__)
 HEADS = ("topic_head", "stance_head", "cue_head")  # new layers, at ``head_learning_rate``
 
 
-def class_weights(records: list[Record]) -> tuple[list[float], list[float]]:
+def class_weights(records: list[Record], untaught_stance: frozenset = frozenset()) -> tuple[list[float], list[float]]:
     """Topic ``pos_weight`` (negatives / positives, capped at 10) and inverse-frequency stance weights (soft
-    records count by their hard labels)."""
+    records count by their hard labels) over the records whose stance is taught (ids not in ``untaught_stance``)."""
     n = len(records)
     pos = np.array([sum(t in r.topics for r in records) for t in TOPICS], dtype=float)
     pos_weight = np.clip((n - pos) / np.maximum(pos, 1), 1.0, 10.0)
-    counts = np.array([sum(r.stance == s for r in records) for s in STANCES], dtype=float)
-    stance_weight = n / (len(STANCES) * np.maximum(counts, 1))
+    taught = [r for r in records if r.id not in untaught_stance]
+    counts = np.array([sum(r.stance == s for r in taught) for s in STANCES], dtype=float)
+    stance_weight = len(taught) / (len(STANCES) * np.maximum(counts, 1))
     return pos_weight.round(4).tolist(), stance_weight.round(4).tolist()
 
 
-def encode(records: list[Record], tokenizer, preprocess, max_length: int, cues: bool = False) -> Dataset:
+def encode(records: list[Record], tokenizer, preprocess, max_length: int, cues: bool = False,
+           untaught_stance: frozenset = frozenset()) -> Dataset:
     """A datasets.Dataset of token ids and both heads' targets: gold labels, or, where any record carries a
-    teacher's soft probabilities, probabilities for every row (gold ones one-hot). With ``cues``, also each
-    token's cue tag (:func:`cue_labels`)."""
+    teacher's soft probabilities or its stance is not taught, probabilities for every row (gold ones one-hot;
+    an all-zero stance row for ids in ``untaught_stance``, which the stance loss gives no weight). With
+    ``cues``, also each token's cue tag (:func:`cue_labels`)."""
     texts = [preprocess(r.text) for r in records]
     enc = tokenizer(texts, truncation=True, max_length=max_length, return_offsets_mapping=cues)
-    topic, stance = target_arrays(records) if any(map(is_soft, records)) else label_arrays(records)
+    if untaught_stance or any(map(is_soft, records)):
+        topic, stance = target_arrays(records)
+        stance[[r.id in untaught_stance for r in records]] = 0.0
+    else:
+        topic, stance = label_arrays(records)
     columns = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
                "topic_labels": topic.tolist(), "stance_labels": stance.tolist()}
     if cues:
@@ -183,11 +190,12 @@ def pooled_features(model: NewsClfModel, tokenizer, texts: list[str], max_length
     return torch.cat(out)
 
 
-def build_model(cfg: TrainConfig, train_records: list[Record]):
+def build_model(cfg: TrainConfig, train_records: list[Record], untaught_stance: frozenset = frozenset()):
     """The model with fresh heads on the configured encoder, and its tokenizer."""
     checkpoint = resolve_checkpoint(cfg.model.checkpoint)
     spec = PreprocessingSpec.resolve(cfg.model.preprocessing, cfg.model.checkpoint, cfg.model.strip_markup)
-    pos_weight, stance_weight = class_weights(train_records) if cfg.training.class_weights else (None, None)
+    pos_weight, stance_weight = (class_weights(train_records, untaught_stance) if cfg.training.class_weights
+                                 else (None, None))
     model = NewsClfModel.from_encoder(
         checkpoint, preprocessing=spec.to_dict(), max_seq_length=cfg.model.max_seq_length,
         window_stride=cfg.model.window_stride, classifier_dropout=cfg.model.classifier_dropout,
@@ -262,16 +270,22 @@ def train(cfg: TrainConfig, resume: bool = False, callbacks: list | None = None)
     set_seed(cfg.training.seed)
     train_records = train_subset(read_records(cfg.data.train), cfg.data.train_fraction, cfg.training.seed)
     dev_records = read_records(cfg.data.dev)
+    untaught_stance = frozenset()
     if cfg.data.pseudo_labels is not None:
         held_out = [*dev_records, *(read_records(cfg.data.test) if cfg.data.test else [])]
-        train_records += pseudo_records(cfg.data.pseudo_labels, train_records, held_out)
+        pseudo = pseudo_records(cfg.data.pseudo_labels, train_records, held_out)
+        if not cfg.data.pseudo_label_stance:
+            untaught_stance = frozenset(r.id for r in pseudo)
+            logger.info("the %d machine-labelled records teach topics only", len(pseudo))
+        train_records += pseudo
     cues = cfg.training.cue_loss_weight > 0
     if cues and not any(map(has_cues, train_records)):
         raise ConfigError(f"training.cue_loss_weight is {cfg.training.cue_loss_weight} but no record of "
                           f"{cfg.data.train} has a `cues` field to learn from")
-    model, tokenizer = build_model(cfg, train_records)
+    model, tokenizer = build_model(cfg, train_records, untaught_stance)
     preprocess = preprocessor(PreprocessingSpec(**_base(model).config.preprocessing))
-    train_set = encode(train_records, tokenizer, preprocess, cfg.model.max_seq_length, cues=cues)
+    train_set = encode(train_records, tokenizer, preprocess, cfg.model.max_seq_length, cues=cues,
+                       untaught_stance=untaught_stance)
     if cues:
         known = sum(map(has_cues, train_records))
         logger.info("cue loss on the tokens of %d of %d train records", known, len(train_records))
