@@ -4,8 +4,8 @@ Each model classifies the dev and test splits on the inference path (preprocessi
 aggregation; torch fp32 by default, no saved stance prior weights). Per model, and for the average of
 all models' probabilities (``--average``), the topic thresholds and stance prior weights are tuned on
 dev (``metrics.tuned_report``; its dev scores are optimistic in the same way for every model) and the
-test split is scored with those rules. Probabilities are cached in ``--out`` so adding a model reruns
-only that model.
+test split is scored with those rules. Probabilities are cached in ``--out`` with the splits' ids, so
+adding a model reruns only that model, and a changed split reruns them all.
 
     python scripts/bench/compare_models.py default runs/v9/model --names v8 v9 --average
 """
@@ -23,17 +23,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def probabilities(model: str, splits: dict, cache: Path, precision: str, batch_size: int) -> dict:
-    """``{split: (topic_probs, stance_probs)}`` for one model, from the cache when it is there."""
+    """``{split: (topic_probs, stance_probs)}`` for one model, from the cache when it holds these splits' ids."""
     if cache.exists():
         saved = np.load(cache)
-        return {s: (saved[f"{s}_topic"], saved[f"{s}_stance"]) for s in splits}
+        if all(f"{s}_ids" in saved and saved[f"{s}_ids"].tolist() == [r.id for r in records]
+               for s, records in splits.items()):
+            return {s: (saved[f"{s}_topic"], saved[f"{s}_stance"]) for s in splits}
+        print(f"{cache}: cached for other splits, recomputing")
     clf = Classifier.from_pretrained(None if model == "default" else model, device="cpu", backend="torch",
                                      precision=precision)
     clf.config.stance_prior_weights = None  # the rules are tuned here, as training tunes them
     out = {s: clf.predict_proba([r.text for r in records], batch_size=batch_size, progress=True)
            for s, records in splits.items()}
     cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, **{f"{s}_{head}": p for s, (t, st) in out.items() for head, p in (("topic", t), ("stance", st))})
+    np.savez(cache, **{f"{s}_{head}": p for s, (t, st) in out.items() for head, p in (("topic", t), ("stance", st))},
+             **{f"{s}_ids": np.array([r.id for r in records]) for s, records in splits.items()})
     return out
 
 
