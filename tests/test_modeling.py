@@ -1,8 +1,9 @@
+import pytest
 import torch
 from transformers import AutoConfig, AutoModel, BertConfig
 
 from newsclf.modeling import (NewsClfConfig, NewsClfModel, mean_pool, soft_binary_cross_entropy,
-                              soft_cross_entropy)
+                              soft_cross_entropy, weight_soup)
 
 
 def tiny_config(**kw):
@@ -103,3 +104,27 @@ def test_from_encoder_keeps_pretrained_encoder_weights(tiny_bert):
     reference = BertModel.from_pretrained(tiny_bert)
     assert torch.equal(model.encoder.embeddings.word_embeddings.weight, reference.embeddings.word_embeddings.weight)
     assert model.encoder.pooler is None and model.config.base_model == str(tiny_bert)
+
+
+def test_weight_soup_averages_float_weights_and_resets_the_rules():
+    torch.manual_seed(0)
+    a = NewsClfModel(tiny_config(topic_thresholds=[0.3, 0.4, 0.5, 0.6], stance_prior_weights=[2.0, 1.0, 1.0]))
+    b, c = NewsClfModel(tiny_config()), NewsClfModel(tiny_config())
+    soup = weight_soup([a, b, c])
+    for key, value in soup.state_dict().items():
+        parts = [m.state_dict()[key] for m in (a, b, c)]
+        expected = (parts[0] + parts[1] + parts[2]) / 3 if value.is_floating_point() else parts[0]
+        assert torch.allclose(value, expected), key
+    assert soup.config.topic_thresholds == [0.5] * 4 and soup.config.stance_prior_weights is None
+    assert a.config.topic_thresholds == [0.3, 0.4, 0.5, 0.6]  # the ingredients are left as they were
+    ids = torch.randint(5, 50, (2, 5))
+    assert torch.allclose(weight_soup([a, a]).eval()(ids).topic_logits, a.eval()(ids).topic_logits, atol=1e-6)
+
+
+def test_weight_soup_refuses_models_of_another_shape():
+    wider = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=64).to_dict()
+    with pytest.raises(ValueError, match=r"model 2 does not match model 1 at .*intermediate.*\(shape \(64, 16\)"):
+        weight_soup([NewsClfModel(tiny_config()), NewsClfModel(NewsClfConfig(encoder=wider))])
+    with pytest.raises(ValueError, match="at least two models"):
+        weight_soup([NewsClfModel(tiny_config())])

@@ -6,6 +6,8 @@ the base model id, ``max_seq_length`` and the window stride for long paragraphs.
 """
 from __future__ import annotations
 
+import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -212,6 +214,30 @@ def soft_cross_entropy(logits: torch.Tensor, target: torch.Tensor, weight: torch
     row_weight = (target * weight[None, :]).sum(-1) if weight is not None else target.sum(-1)
     ce = -(target * nn.functional.log_softmax(logits, -1)).sum(-1)
     return (row_weight * ce).sum() / row_weight.sum().clamp_min(1e-12)
+
+
+def weight_soup(models: Sequence[NewsClfModel]) -> NewsClfModel:
+    """One model whose weights are the uniform average of ``models``' (a "model soup", Wortsman et al. 2022):
+    fine-tuned runs from the same initialisation, or checkpoints of one run. Integer buffers and the config
+    come from the first model; its decision rules are reset (thresholds 0.5, no stance prior weights), since the
+    soup's scores differ from each ingredient's: tune them again on dev."""
+    if len(models) < 2:
+        raise ValueError(f"a weight soup needs at least two models, got {len(models)}")
+    states = [m.state_dict() for m in models]
+    for i, state in enumerate(states[1:], start=2):
+        for key, value in states[0].items():
+            if key not in state or state[key].shape != value.shape:
+                found = "missing" if key not in state else f"shape {tuple(state[key].shape)}"
+                raise ValueError(f"model {i} does not match model 1 at {key!r} ({found}, expected "
+                                 f"{tuple(value.shape)}): a soup needs one architecture")
+        if extra := sorted(state.keys() - states[0].keys()):
+            raise ValueError(f"model {i} has tensors model 1 lacks: {extra[:3]}")
+    soup = copy.deepcopy(models[0])
+    soup.load_state_dict({key: torch.stack([s[key].float() for s in states]).mean(0).to(value.dtype)
+                          if value.is_floating_point() else value for key, value in states[0].items()})
+    soup.config.topic_thresholds = [0.5] * len(soup.config.topics)
+    soup.config.stance_prior_weights = None
+    return soup
 
 
 AutoConfig.register(NewsClfConfig.model_type, NewsClfConfig, exist_ok=True)
