@@ -22,10 +22,9 @@ def main():
     args = p.parse_args()
     classifiers = [Classifier.from_pretrained(None if m == "default" else m, device="cpu", backend="torch",
                                               precision="fp32") for m in args.models]
-    soup = Classifier.from_model(weight_soup([c.model for c in classifiers]), classifiers[0].tokenizer,
-                                 device="cpu", backend="torch", precision="fp32")
     out = Path(args.out)
-    soup.save_pretrained(out)
+    weight_soup([c.model for c in classifiers]).save_pretrained(out)
+    classifiers[0].tokenizer.save_pretrained(out)
     for m in args.models:
         if (Path(m) / "training_config.yaml").is_file():
             shutil.copy(Path(m) / "training_config.yaml", out / "training_config.yaml")  # what made the run
