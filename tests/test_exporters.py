@@ -1,8 +1,10 @@
+import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from newsclf import Classifier
 from newsclf.cli import main
@@ -60,3 +62,50 @@ def test_a_paragraph_gets_the_same_result_alone_as_in_a_mixed_batch_of_64(export
             assert abs(alone.topic_scores[name] - batched[i].topic_scores[name]) <= tolerance
         for name in alone.stance_scores:
             assert abs(alone.stance_scores[name] - batched[i].stance_scores[name]) <= tolerance
+
+
+def test_outlier_ratios_cover_the_encoder_linear_layers_and_keep_the_mode(trained_model):
+    from transformers import AutoTokenizer
+
+    from newsclf.exporters.onnx import outlier_layers, outlier_ratios
+    from newsclf.modeling import NewsClfModel
+
+    model, tokenizer = NewsClfModel.from_pretrained(trained_model).train(), AutoTokenizer.from_pretrained(trained_model)
+    ratios = outlier_ratios(model, tokenizer, TEXTS[:8])
+    linear = {n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear) and n.startswith("encoder.")}
+    assert set(ratios) == linear and all(r >= 1 for r in ratios.values())  # a max is never below the RMS
+    assert model.training
+    middle = sorted(ratios.values())[len(ratios) // 2]
+    assert outlier_layers(model, tokenizer, TEXTS[:8], ratio=middle) == sorted(n for n, r in ratios.items()
+                                                                              if r > middle)
+    assert outlier_layers(model, tokenizer, TEXTS[:8], ratio=0) == sorted(linear)
+    assert outlier_layers(model, tokenizer, TEXTS[:8], ratio=float("inf")) == []
+
+
+def test_int8_export_leaves_the_named_layers_unquantised(trained_model, tmp_path):
+    import onnx
+
+    from newsclf.exporters.onnx import export_onnx
+    from newsclf.modeling import NewsClfModel
+
+    model = NewsClfModel.from_pretrained(trained_model)
+    kept = "encoder.encoder.layer.0.output.dense"
+    export_onnx(model, tmp_path, int8=True, fp32_layers=[kept])
+    ops = {n.name: n.op_type for n in onnx.load(str(tmp_path / "onnx" / "model-int8.onnx")).graph.node}
+    assert ops["/model/encoder/encoder/layer.0/output/dense/MatMul"] == "MatMul"
+    assert ops.get("/model/encoder/encoder/layer.0/intermediate/dense/MatMul") != "MatMul"  # quantised
+    assert json.loads((tmp_path / "onnx" / "export.json").read_text())["int8_fp32_layers"] == [kept]
+    with pytest.raises(ValueError, match=r"fp32_layers \['encoder.no_such.dense'\] have no MatMul node"):
+        export_onnx(model, tmp_path, int8=True, fp32_layers=["encoder.no_such.dense"])
+
+
+def test_cli_export_finds_the_outlier_layers_on_a_calibration_file(trained_model, tmp_path, capsys):
+    folder = Path(shutil.copytree(trained_model, tmp_path / "model"))
+    calibration = tmp_path / "calibration.txt"
+    calibration.write_text("\n".join(TEXTS[:8]), encoding="utf-8")
+    assert main(["export", str(folder), "--onnx", "--int8", "--calibration", str(calibration),
+                 "--outlier-ratio", "0"]) == 0
+    kept = json.loads((folder / "onnx" / "export.json").read_text())["int8_fp32_layers"]
+    assert kept and all(name.startswith("encoder.") for name in kept)  # ratio 0: every encoder layer stays fp32
+    assert "left in fp32 in the int8 graph (input max/RMS > 0)" in capsys.readouterr().out
+    assert Classifier.from_pretrained(folder, backend="onnx", precision="int8")(TEXTS[0]).stance

@@ -174,10 +174,10 @@ def main(argv=None) -> dict:
     for size in args.sizes.split(","):
         model, tokenizer, model_dir = build_models(size, texts, workdir)
         if model_dir is None and args.export_int8:
-            from newsclf.exporters.onnx import export_onnx
+            from newsclf.exporters.onnx import export_onnx, outlier_layers
 
             model_dir = workdir / f"{size}-model"
-            export_onnx(model, model_dir, int8=True)
+            export_onnx(model, model_dir, int8=True, fp32_layers=outlier_layers(model, tokenizer))
         twin = pipeline_twin(model)
         max_length = model.config.max_seq_length
         base = run_pipeline(twin, tokenizer, texts, args.batch_size, max_length, device)

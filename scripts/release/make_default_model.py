@@ -13,6 +13,8 @@ retrained on the same train split.
 ships beside it (test report, training config and log, learning curve), without exporting anything:
 
     python scripts/release/make_default_model.py --card-only --tries configs/default-tries.json
+
+``--card-only --onnx`` also exports the shipped model's int8 ONNX graph again (after a change to the exporter).
 """
 import argparse
 import json
@@ -28,7 +30,7 @@ from safetensors.torch import save_file
 
 from newsclf.bundled import PACKAGE_DIR, backbone_weights
 from newsclf.evaluation import evaluate_file
-from newsclf.exporters.onnx import export_onnx
+from newsclf.exporters.onnx import export_onnx, outlier_layers
 from newsclf.inference import Classifier
 from newsclf.model_card import dev_scores, read_epochs, render_model_card, scores_table
 from newsclf.modeling import NewsClfModel
@@ -89,6 +91,14 @@ def curve_section(path: Path) -> str:
             "![learning curve](learning_curve.png)\n\n" + "\n".join(rows))
 
 
+def export_int8(shipped: Classifier) -> None:
+    """Replace the package's int8 ONNX graph by one of ``shipped`` (its outlier layers left in fp32)."""
+    for stale in (PACKAGE_DIR / "onnx").glob("*"):
+        stale.unlink()
+    export_onnx(shipped.model, PACKAGE_DIR, int8=True, fp32_layers=outlier_layers(shipped.model, shipped.tokenizer))
+    (PACKAGE_DIR / "onnx" / "model.onnx").unlink()  # only the int8 graph ships
+
+
 def ship_run(run: Path) -> tuple[Classifier, dict]:
     """Export a run into the package (changed tensors, int8 ONNX graph, training config and log), load it back
     as users will, and score it on the test split."""
@@ -96,10 +106,7 @@ def ship_run(run: Path) -> tuple[Classifier, dict]:
     shutil.copy(run / "model" / "training_config.yaml", TRAINING_CONFIG)
     shutil.copy(run / "metrics.jsonl", PACKAGE_DIR)
     shipped = Classifier.from_pretrained(None, device="cpu", backend="torch", precision="fp32")
-    for stale in (PACKAGE_DIR / "onnx").glob("*"):
-        stale.unlink()
-    export_onnx(shipped.model, PACKAGE_DIR, int8=True)
-    (PACKAGE_DIR / "onnx" / "model.onnx").unlink()  # only the int8 graph ships
+    export_int8(shipped)
     report = evaluate_file(shipped, ROOT / "data" / "test.jsonl", PACKAGE_DIR, progress=True)
     report.pop("predictions")
     (PACKAGE_DIR / "report.json").write_text(json.dumps(report, indent=1))
@@ -113,11 +120,16 @@ def main():
     p.add_argument("--curve", help="a new learning-curve JSON (scripts/bench/learning_curve.py; its figure beside "
                                    "it) to ship; without it the shipped curve stays")
     p.add_argument("--card-only", action="store_true", help="only re-render the shipped model's card")
+    p.add_argument("--onnx", action="store_true", help="with --card-only: export the shipped int8 graph again too")
     args = p.parse_args()
     if args.card_only == (args.run is not None):
         p.error("give a run to ship, or --card-only (which re-renders the shipped model's card from the package)")
+    if args.onnx and not args.card_only:
+        p.error("--onnx goes with --card-only (shipping a run always exports its graph)")
     if args.card_only:
         shipped = Classifier.from_pretrained(None, device="cpu", backend="torch", precision="fp32")  # as users get it
+        if args.onnx:
+            export_int8(shipped)
         report = json.loads((PACKAGE_DIR / "report.json").read_text())
     else:
         shipped, report = ship_run(Path(args.run))

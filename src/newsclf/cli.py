@@ -121,10 +121,25 @@ def cmd_pseudolabel(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .exporters.onnx import export_onnx
+    from transformers import AutoTokenizer
+
+    from .exporters.onnx import CALIBRATION_TEXTS, OUTLIER_RATIO, export_onnx, outlier_layers
     from .modeling import NewsClfModel
 
-    for path in export_onnx(NewsClfModel.from_pretrained(args.model), args.model, int8=args.int8):
+    model, keep = NewsClfModel.from_pretrained(args.model), []
+    if args.int8:
+        texts = CALIBRATION_TEXTS
+        if args.calibration:
+            from .data import iter_texts
+            from .predict import check_rows
+
+            rows = list(iter_texts(args.calibration, text_field=args.text_field))
+            check_rows(rows, args.calibration, args.text_field, "raise")
+            texts = [r.text for r in rows]
+        ratio = OUTLIER_RATIO if args.outlier_ratio is None else args.outlier_ratio
+        keep = outlier_layers(model, AutoTokenizer.from_pretrained(args.model), texts, ratio)
+        print(f"left in fp32 in the int8 graph (input max/RMS > {ratio:g}): {', '.join(keep) or 'none'}")
+    for path in export_onnx(model, args.model, int8=args.int8, fp32_layers=keep):
         print(f"wrote {path}")
     return 0
 
@@ -276,6 +291,13 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("model", help="saved model folder; the export is written into MODEL/onnx/")
     x.add_argument("--onnx", action="store_true", required=True, help="ONNX graph for ONNX Runtime")
     x.add_argument("--int8", action="store_true", help="also an int8 copy")
+    x.add_argument("--calibration", help="JSONL/CSV/TSV/Parquet/TXT of paragraphs on which the layers with "
+                                         "outlier inputs, left in fp32 by --int8, are found (default: 8 built-in "
+                                         "paragraphs)")
+    x.add_argument("--text-field", default="text", help="text column of --calibration")
+    x.add_argument("--outlier-ratio", type=float,
+                   help="a layer whose input's max |value| exceeds this many times its RMS stays fp32 (default: "
+                        "newsclf.exporters.onnx.OUTLIER_RATIO)")
     x.set_defaults(func=cmd_export)
 
     w = sub.add_parser("explain", help="per-word attributions (integrated gradients) of a label, as JSONL/HTML")
