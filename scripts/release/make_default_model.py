@@ -96,7 +96,9 @@ def export_int8(shipped: Classifier) -> None:
     for stale in (PACKAGE_DIR / "onnx").glob("*"):
         stale.unlink()
     export_onnx(shipped.model, PACKAGE_DIR, int8=True, fp32_layers=outlier_layers(shipped.model, shipped.tokenizer))
-    (PACKAGE_DIR / "onnx" / "model.onnx").unlink()  # only the int8 graph ships
+    (PACKAGE_DIR / "onnx" / "model.onnx").unlink()  # only the int8 graph ships, and its record says so
+    record = json.loads((PACKAGE_DIR / "onnx" / "export.json").read_text())
+    (PACKAGE_DIR / "onnx" / "export.json").write_text(json.dumps(record | {"files": ["model-int8.onnx"]}, indent=1))
 
 
 def ship_run(run: Path) -> tuple[Classifier, dict]:
