@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from newsclf import Classifier
-from newsclf.runtime import choose_runtime, cpu_has_native_bf16, resolve_device
+from newsclf.runtime import AMX_BLOCK_TOKENS, choose_runtime, cpu_flags, cpu_has_native_bf16, resolve_device
 
 from conftest import DATA, read_jsonl
 
@@ -56,6 +56,36 @@ def test_bf16_weights_give_nearly_the_fp32_probabilities(trained_model):
     fp32 = Classifier.from_pretrained(trained_model, precision="fp32").predict_proba(TEXTS[:8])
     bf16 = Classifier.from_pretrained(trained_model, precision="bf16").predict_proba(TEXTS[:8])
     assert np.abs(fp32[0] - bf16[0]).max() < 0.05
+
+
+def test_reduced_precision_runs_in_blocks_on_amx_cpus_only(trained_model):
+    for precision in ("fp32", "bf16"):
+        runner = Classifier.from_pretrained(trained_model, device="cpu", backend="torch", precision=precision).runner
+        amx = precision == "bf16" and "amx_bf16" in cpu_flags()
+        assert runner.block_tokens == (AMX_BLOCK_TOKENS if amx else 0)
+
+
+def test_blocks_have_a_shape_set_by_the_width_alone(trained_model):
+    """oneDNN's AMX bf16 kernels sum in an order set by the number of rows: a window's scores must
+    not depend on how many windows share its batch, so every block has the same number of rows."""
+    clf = Classifier.from_pretrained(trained_model, device="cpu", backend="torch", precision="bf16")
+    clf.runner.block_tokens = 1024  # as on an AMX CPU, whatever this one has
+    shapes, forward = [], clf.runner.model.forward
+
+    def recording(**inputs):
+        shapes.append(tuple(inputs["input_ids"].shape))
+        return forward(**inputs)
+
+    clf.runner.model.forward = recording
+    alone = np.concatenate(clf.predict_proba([TEXTS[0]], batch_size=1), axis=1)
+    width = shapes[0][1]
+    rows = 1024 // width
+    assert shapes == [(rows, width)] and rows > 1
+    for neighbours in (1, 2, rows, rows + 3):
+        shapes.clear()
+        together = np.concatenate(clf.predict_proba([TEXTS[0]] * (neighbours + 1), batch_size=64), axis=1)
+        assert set(shapes) == {(rows, width)}
+        assert np.array_equal(together, np.repeat(alone, neighbours + 1, axis=0))
 
 
 def test_cuda_out_of_memory_halves_the_batch(trained_model, monkeypatch):
