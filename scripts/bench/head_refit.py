@@ -1,0 +1,88 @@
+"""Last-layer refit: a model's stance head fitted again on its own pooled features, scored on dev and test.
+
+The heads are linear maps of the standardised mean-pooled encoder output, trained jointly with the
+encoder under class weights. This fits an L2-regularised multinomial logistic regression on the
+train split's pooled vectors (the model's own standardisation, no class weights) and mixes its
+logits with the old head's: ``mix * new + (1 - mix) * old`` is again one linear head, so a kept
+mix ships as the same architecture. Decision rules (topic thresholds, stance prior weights) are
+tuned on dev for every row and applied to test, as ``compare_models.py`` does. Scores here come
+from each paragraph's window-averaged pooled vector, not from the window-by-window inference path,
+so the model's own row is printed both ways. Pooled vectors and probabilities are cached.
+
+    python scripts/bench/head_refit.py [--model DIR] [--cs 0.001,0.01] [--mixes 0.5,1]
+"""
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from newsclf import Classifier
+from newsclf.data import label_arrays, read_records
+from newsclf.metrics import headline_scores, reweight, score_report, tuned_report
+
+ROOT = Path(__file__).resolve().parents[2]
+SPLITS = ("train", "dev", "test")
+
+
+def features(clf: Classifier, cache: Path) -> dict:
+    """Per split: pooled vectors and the inference path's topic and stance probabilities."""
+    if cache.is_file():
+        return dict(np.load(cache))
+    out = {}
+    for split in SPLITS:
+        texts = [r.text for r in read_records(ROOT / "data" / f"{split}.jsonl")]
+        out[f"{split}_topic"], out[f"{split}_stance"], out[f"{split}_vec"] = clf.encode(texts, progress=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache, **out)
+    return out
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def scores(labels: dict, topic: dict, stance: dict) -> dict:
+    """Dev scores with rules tuned on dev, and test scores under those rules."""
+    dev = tuned_report(labels["dev"][0], topic["dev"], labels["dev"][1], stance["dev"])
+    rules = dev["rules"]
+    test = score_report(labels["test"][0], topic["test"], rules["topic_thresholds"], labels["test"][1],
+                        reweight(stance["test"], rules["stance_prior_weights"]))
+    return {"dev": headline_scores(dev), "test": headline_scores(test), "rules": rules}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=None, help="model folder (default: the bundled model)")
+    p.add_argument("--cache", default=str(ROOT / "runs" / "head-refit" / "features.npz"))
+    p.add_argument("--cs", default="0.001,0.003,0.01,0.03", help="inverse L2 strengths to try")
+    p.add_argument("--mixes", default="0.25,0.5,0.75,1", help="weights of the refitted head's logits")
+    args = p.parse_args()
+    clf = Classifier.from_pretrained(args.model, device="cpu", backend="torch")
+    cached = features(clf, Path(args.cache))
+    model = clf.runner.model
+    mean, scale = model.feature_mean.numpy(), model.feature_scale.numpy()
+    labels = {s: label_arrays(read_records(ROOT / "data" / f"{s}.jsonl")) for s in SPLITS}
+    x = {s: (cached[f"{s}_vec"] - mean) * scale for s in SPLITS}
+    head = lambda layer, s: x[s] @ layer.weight.detach().numpy().T + layer.bias.detach().numpy()  # noqa: E731
+    topic = {s: 1 / (1 + np.exp(-head(model.topic_head, s))) for s in SPLITS}
+    old = {s: head(model.stance_head, s) for s in SPLITS}
+    rows = {"model (inference path)": scores(labels, {s: cached[f"{s}_topic"] for s in SPLITS},
+                                             {s: cached[f"{s}_stance"] for s in SPLITS}),
+            "model (pooled vectors)": scores(labels, topic, {s: softmax(old[s]) for s in SPLITS})}
+    for c in map(float, args.cs.split(",")):
+        fit = LogisticRegression(C=c, max_iter=3000).fit(x["train"], labels["train"][1])
+        new = {s: fit.decision_function(x[s]) for s in SPLITS}
+        for mix in map(float, args.mixes.split(",")):
+            rows[f"refit C={c:g} mix {mix:g}"] = scores(
+                labels, topic, {s: softmax(mix * new[s] + (1 - mix) * old[s]) for s in SPLITS})
+    for name, row in rows.items():
+        fmt = lambda d: " / ".join(f"{v:.4f}" for v in d.values())  # noqa: E731
+        print(f"{name:28s} dev {fmt(row['dev'])}   test {fmt(row['test'])}")
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()
