@@ -9,18 +9,29 @@ tuned on dev for every row and applied to test, as ``compare_models.py`` does. S
 from each paragraph's window-averaged pooled vector, not from the window-by-window inference path,
 so the model's own row is printed both ways. Pooled vectors and probabilities are cached.
 
-    python scripts/bench/head_refit.py [--model DIR] [--cs 0.001,0.01] [--mixes 0.5,1]
+    python scripts/release/head_refit.py [--model DIR] [--cs 0.001,0.01] [--mixes 0.5,1]
+
+``--save RUN`` writes one refit (a single ``--cs`` and ``--mixes`` value) as a run folder that
+``make_default_model.py`` ships: ``RUN/model`` with the mixed head, decision rules tuned on dev on the
+inference path (``newsclf.trainer.tune_decision_rules``), tokenizer and training config, and the
+model's training log as ``RUN/metrics.jsonl``:
+
+    python scripts/release/head_refit.py --cs 0.001 --mixes 0.5 --save runs/v12-refit
 """
 import argparse
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.linear_model import LogisticRegression
 
 from newsclf import Classifier
+from newsclf.bundled import PACKAGE_DIR
 from newsclf.data import label_arrays, read_records
 from newsclf.metrics import headline_scores, reweight, score_report, tuned_report
+from newsclf.trainer import tune_decision_rules
 
 ROOT = Path(__file__).resolve().parents[2]
 SPLITS = ("train", "dev", "test")
@@ -53,13 +64,34 @@ def scores(labels: dict, topic: dict, stance: dict) -> dict:
     return {"dev": headline_scores(dev), "test": headline_scores(test), "rules": rules}
 
 
+def save(clf: Classifier, fit: LogisticRegression, mix: float, model_dir: Path | None, run: Path) -> None:
+    """Write the model with stance head ``mix * refit + (1 - mix) * old`` and dev-tuned rules as a run folder."""
+    head = clf.runner.model.stance_head
+    with torch.no_grad():
+        head.weight.copy_(mix * torch.from_numpy(fit.coef_).float() + (1 - mix) * head.weight)
+        head.bias.copy_(mix * torch.from_numpy(fit.intercept_).float() + (1 - mix) * head.bias)
+    model = clf.runner.model
+    dev = read_records(ROOT / "data" / "dev.jsonl")
+    model.config.topic_thresholds, model.config.stance_prior_weights = tune_decision_rules(model, clf.tokenizer, dev)
+    source = model_dir or PACKAGE_DIR
+    model.save_pretrained(run / "model")
+    clf.tokenizer.save_pretrained(run / "model")
+    shutil.copy(source / "training_config.yaml", run / "model" / "training_config.yaml")
+    shutil.copy((model_dir.parent if model_dir else PACKAGE_DIR) / "metrics.jsonl", run / "metrics.jsonl")
+    print(f"{run}: stance head refit (mix {mix:g}); rules tuned on dev: topic thresholds "
+          f"{model.config.topic_thresholds}, stance prior weights {model.config.stance_prior_weights}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=None, help="model folder (default: the bundled model)")
     p.add_argument("--cache", default=str(ROOT / "runs" / "head-refit" / "features.npz"))
     p.add_argument("--cs", default="0.001,0.003,0.01,0.03", help="inverse L2 strengths to try")
     p.add_argument("--mixes", default="0.25,0.5,0.75,1", help="weights of the refitted head's logits")
+    p.add_argument("--save", help="run folder to write the one refit asked for into (see above)")
     args = p.parse_args()
+    if args.save and ("," in args.cs or "," in args.mixes):
+        p.error("--save writes one refit: give one value each to --cs and --mixes")
     clf = Classifier.from_pretrained(args.model, device="cpu", backend="torch")
     cached = features(clf, Path(args.cache))
     model = clf.runner.model
@@ -78,6 +110,9 @@ def main():
         for mix in map(float, args.mixes.split(",")):
             rows[f"refit C={c:g} mix {mix:g}"] = scores(
                 labels, topic, {s: softmax(mix * new[s] + (1 - mix) * old[s]) for s in SPLITS})
+            if args.save:
+                fp32 = Classifier.from_pretrained(args.model, device="cpu", backend="torch", precision="fp32")
+                save(fp32, fit, mix, Path(args.model) if args.model else None, Path(args.save))
     for name, row in rows.items():
         fmt = lambda d: " / ".join(f"{v:.4f}" for v in d.values())  # noqa: E731
         print(f"{name:28s} dev {fmt(row['dev'])}   test {fmt(row['test'])}")
