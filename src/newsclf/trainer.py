@@ -191,26 +191,30 @@ def pooled_features(model: NewsClfModel, tokenizer, texts: list[str], max_length
 
 
 def build_model(cfg: TrainConfig, train_records: list[Record], untaught_stance: frozenset = frozenset()):
-    """The model with fresh heads on the configured encoder, and its tokenizer."""
-    checkpoint = resolve_checkpoint(cfg.model.checkpoint)
-    spec = PreprocessingSpec.resolve(cfg.model.preprocessing, cfg.model.checkpoint, cfg.model.strip_markup)
+    """The model with fresh heads on the configured encoder (or a trained model to go on from:
+    ``model.init_from``), and its tokenizer."""
     pos_weight, stance_weight = (class_weights(train_records, untaught_stance) if cfg.training.class_weights
                                  else (None, None))
-    model = NewsClfModel.from_encoder(
-        checkpoint, preprocessing=spec.to_dict(), max_seq_length=cfg.model.max_seq_length,
-        window_stride=cfg.model.window_stride, classifier_dropout=cfg.model.classifier_dropout,
-        topic_loss_weight=cfg.training.topic_loss_weight, stance_loss_weight=cfg.training.stance_loss_weight,
-        topic_pos_weight=pos_weight, stance_class_weights=stance_weight,
-        standardize_features=cfg.model.standardize_features, cue_loss_weight=cfg.training.cue_loss_weight)
-    model.config.base_model = cfg.model.checkpoint
-    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    settings = dict(max_seq_length=cfg.model.max_seq_length, window_stride=cfg.model.window_stride,
+                    classifier_dropout=cfg.model.classifier_dropout, topic_loss_weight=cfg.training.topic_loss_weight,
+                    stance_loss_weight=cfg.training.stance_loss_weight, topic_pos_weight=pos_weight,
+                    stance_class_weights=stance_weight, cue_loss_weight=cfg.training.cue_loss_weight)
+    if cfg.model.init_from is not None:
+        model, tokenizer = trained_model(cfg, settings)
+    else:
+        checkpoint = resolve_checkpoint(cfg.model.checkpoint)
+        spec = PreprocessingSpec.resolve(cfg.model.preprocessing, cfg.model.checkpoint, cfg.model.strip_markup)
+        model = NewsClfModel.from_encoder(checkpoint, preprocessing=spec.to_dict(),
+                                          standardize_features=cfg.model.standardize_features, **settings)
+        model.config.base_model = cfg.model.checkpoint
+        tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     layers = model.encoder.encoder.layer
     for name in ("freeze_layers", "reinit_layers"):
         if getattr(cfg.model, name) > len(layers):
             raise ConfigError(f"model.{name} is {getattr(cfg.model, name)}; the encoder has {len(layers)} layers")
     for layer in layers[len(layers) - cfg.model.reinit_layers:] if cfg.model.reinit_layers else []:
         layer.apply(model.encoder._init_weights)
-    if cfg.model.standardize_features:
+    if cfg.model.standardize_features and cfg.model.init_from is None:
         preprocess = preprocessor(PreprocessingSpec(**model.config.preprocessing))
         sample = train_records[:: max(1, len(train_records) // 1024)][:1024]  # enough for 2 moments per dim
         model.set_feature_statistics(pooled_features(model, tokenizer, [preprocess(r.text) for r in sample],
@@ -229,6 +233,32 @@ def build_model(cfg: TrainConfig, train_records: list[Record], untaught_stance: 
                                                  modules_to_save=[name for name in HEADS
                                                                   if getattr(model, name) is not None]))
     return model, tokenizer
+
+
+def trained_model(cfg: TrainConfig, settings: dict):
+    """The ``model.init_from`` model with this config's training settings; its heads, feature statistics,
+    preprocessing and tokenizer stay (a cue head is added if this run has a cue loss and it had none)."""
+    from . import bundled, loading
+
+    source = bundled.load_bundled() if cfg.model.init_from == "default" else loading.resolve(cfg.model.init_from)
+    base = source.config.base_model
+    explicit = cfg.model.model_fields_set
+    if "checkpoint" in explicit and cfg.model.checkpoint != base:
+        raise ConfigError(f"model.checkpoint is {cfg.model.checkpoint!r} but model.init_from "
+                          f"{cfg.model.init_from!r} was trained from {base!r}: give one of the two")
+    if "preprocessing" in explicit and cfg.model.preprocessing not in ("auto", source.config.preprocessing["kind"]):
+        raise ConfigError(f"model.preprocessing is {cfg.model.preprocessing!r} but model.init_from "
+                          f"{cfg.model.init_from!r} reads {source.config.preprocessing['kind']!r} text")
+    model = source.build_model()
+    for key, value in settings.items():
+        setattr(model.config, key, value)
+    model.dropout.p = cfg.model.classifier_dropout
+    if model.cue_head is None and cfg.training.cue_loss_weight > 0:
+        model.cue_head = torch.nn.Linear(model.config.hidden_size, len(CUE_TAGS))
+        model._init_weights(model.cue_head)
+    elif cfg.training.cue_loss_weight == 0:
+        model.cue_head = None
+    return model, source.tokenizer
 
 
 def _encoder_depth(name: str, n_layers: int) -> int:
@@ -343,7 +373,7 @@ def write_model_card(final: Path, cfg: TrainConfig, config_yaml: str, epochs: li
         clf = Classifier.from_pretrained(final, device="cpu" if not torch.cuda.is_available() else None)
         test_report = evaluate_file(clf, cfg.data.test, final / "eval", progress=False)
     saved = NewsClfConfig.from_pretrained(final)
-    card = render_model_card(name=f"newsclf model ({Path(cfg.output.dir).name})", base_model=cfg.model.checkpoint,
+    card = render_model_card(name=f"newsclf model ({Path(cfg.output.dir).name})", base_model=saved.base_model,
                              config_yaml=config_yaml, thresholds=saved.topic_thresholds, epochs=epochs,
                              stance_weights=saved.stance_prior_weights, test_report=test_report)
     (final / "README.md").write_text(card, encoding="utf-8")
