@@ -24,6 +24,7 @@ def test_shipped_configs_validate():
     assert cfg.model.checkpoint.endswith("tiny-bert") and cfg.data.test.name == "test.jsonl"
     arabert = load_config(TINY_CONFIG.parent / "arabert-base.yaml")
     assert arabert.model.checkpoint == "aubmindlab/bert-base-arabertv02"  # a hub id stays a hub id
+    assert load_config(TINY_CONFIG.parent / "continue-default.yaml").model.init_from == "default"
 
 
 def test_paths_resolve_against_the_config_file(tmp_path, monkeypatch):
