@@ -17,7 +17,13 @@ def test_train_evaluate_predict_from_the_command_line(tmp_path, capsys):
     model = tmp_path / "run" / "model"
     assert main(["evaluate", str(model), str(DATA / "test.jsonl"), "--out", str(tmp_path / "eval")]) == 0
     out = capsys.readouterr().out
-    assert "micro-F1" in out and (tmp_path / "eval" / "confusion_matrix.png").is_file()
+    assert "micro-F1" in out and "95 % intervals" in out and (tmp_path / "eval" / "confusion_matrix.png").is_file()
+    assert main(["evaluate", str(model), str(DATA / "test.jsonl"), "--out", str(tmp_path / "e0"),
+                 "--resamples", "0"]) == 0
+    assert "95 % intervals" not in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["evaluate", str(model), str(DATA / "test.jsonl"), "--resamples", "-1"])
+    assert "non-negative whole number, got -1" in capsys.readouterr().err
     txt = tmp_path / "in.txt"
     txt.write_text("\n".join(json.loads(line)["text"] for line in open(DATA / "dev.jsonl", encoding="utf-8")))
     assert main(["predict", str(txt), str(tmp_path / "p.jsonl"), "--model", str(model)]) == 0

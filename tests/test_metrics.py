@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from newsclf.metrics import (expected_calibration_error, headline_scores, reweight, score_report, stance_metrics,
-                             topic_metrics, tune_class_weights, tune_thresholds)
+from newsclf.metrics import (expected_calibration_error, headline_scores, reweight, score_intervals, score_report,
+                             stance_metrics, topic_metrics, tune_class_weights, tune_thresholds)
 
 
 def test_topic_metrics_on_a_hand_computed_case():
@@ -62,3 +62,64 @@ def test_stance_prior_weights_recover_a_shifted_decision_rule():
     assert stance_metrics(y, reweight(probs, weights))["macro_f1"] > stance_metrics(y, probs)["macro_f1"]
     assert np.allclose(reweight(probs, weights).sum(1), 1.0, atol=1e-5)
     assert tune_class_weights(y, np.eye(3)[y]) == [1.0, 1.0, 1.0]  # already right: no shift
+
+
+def _random_predictions(n: int, seed: int):
+    """Labels and a fair model's noisy probabilities: topic_true, topic_probs, stance_true, stance_probs."""
+    rng = np.random.default_rng(seed)
+    topic_true = rng.random((n, 4)) < 0.3
+    topic_probs = topic_true * 0.35 + rng.random((n, 4)) * 0.6
+    stance_true = rng.integers(0, 3, n)
+    stance_probs = rng.random((n, 3)) + np.eye(3)[stance_true] * 0.8
+    return topic_true.astype(int), topic_probs, stance_true, stance_probs / stance_probs.sum(1, keepdims=True)
+
+
+def test_score_intervals_hold_the_score_and_repeat_with_the_seed():
+    tt, tp, st, sp = _random_predictions(300, 0)
+    point = headline_scores(score_report(tt, tp, [0.5] * 4, st, sp))
+    intervals = score_intervals(tt, tp, [0.5] * 4, st, sp, n_resamples=400, seed=1)
+    for key, (low, high) in intervals.items():
+        assert low < point[key] < high and high - low < 0.25
+    assert score_intervals(tt, tp, [0.5] * 4, st, sp, n_resamples=400, seed=1) == intervals
+    assert score_intervals(tt, tp, [0.5] * 4, st, sp, n_resamples=400, seed=2) != intervals
+
+
+def test_score_intervals_resample_whole_groups():
+    # every document twice over: drawn as documents, the copies move together and the ranges are the singles'
+    tt, tp, st, sp = _random_predictions(200, 3)
+    single = score_intervals(tt, tp, [0.5] * 4, st, sp, n_resamples=300)
+    doubled = [np.concatenate([a, a]) for a in (tt, tp, st, sp)]
+    documents = np.concatenate([np.arange(200), np.arange(200)])
+    as_documents = score_intervals(doubled[0], doubled[1], [0.5] * 4, doubled[2], doubled[3], groups=documents,
+                                   n_resamples=300)
+    as_paragraphs = score_intervals(doubled[0], doubled[1], [0.5] * 4, doubled[2], doubled[3], n_resamples=300)
+    for key in single:
+        assert as_documents[key] == pytest.approx(single[key])
+        assert as_paragraphs[key][1] - as_paragraphs[key][0] < single[key][1] - single[key][0]  # falsely sure
+
+
+def test_paired_intervals_of_a_model_against_itself_and_a_worse_one():
+    tt, tp, st, sp = _random_predictions(300, 4)
+    assert all(v == [0.0, 0.0] for v in score_intervals(tt, tp, [0.5] * 4, st, sp, baseline=(tp, [0.5] * 4, sp),
+                                                        n_resamples=200).values())
+    rng = np.random.default_rng(5)
+    worse = (np.clip(tp + rng.normal(0, 0.4, tp.shape), 0, 1), [0.5] * 4, sp[rng.permutation(len(sp))])
+    difference = score_intervals(tt, tp, [0.5] * 4, st, sp, baseline=worse, n_resamples=300)
+    assert all(low > 0 for low, _ in difference.values())
+
+
+def test_a_perfect_model_has_the_one_point_interval():
+    tt, _, st, _ = _random_predictions(50, 6)
+    perfect = score_intervals(tt, tt.astype(float), [0.5] * 4, st, np.eye(3)[st], n_resamples=50)
+    assert all(v == [1.0, 1.0] for v in perfect.values())
+
+
+def test_weighted_counts_score_as_sklearn_does():
+    # the bootstrap scores resamples from weighted counts; with every weight 1 that is score_report's F1
+    from newsclf.metrics import _decisions, _weighted_headline
+    tt, tp, st, sp = _random_predictions(120, 7)
+    tt[:, 3] = 0  # a topic never true: F1 0, as zero_division=0 makes it
+    topic_pred, stance_pred = _decisions(tp, [0.5] * 4, sp)
+    ours = _weighted_headline(np.ones((1, 120)), tt.astype(bool), topic_pred, np.eye(3, dtype=bool)[st], stance_pred)
+    expected = headline_scores(score_report(tt, tp, [0.5] * 4, st, sp))
+    assert {k: float(v[0]) for k, v in ours.items()} == pytest.approx(expected)

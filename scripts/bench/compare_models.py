@@ -4,7 +4,10 @@ Each model classifies the dev and test splits on the inference path (preprocessi
 aggregation; torch fp32 by default, no saved stance prior weights). Per model, and for the average of
 all models' probabilities (``--average``), the topic thresholds and stance prior weights are tuned on
 dev (``metrics.tuned_report``; its dev scores are optimistic in the same way for every model) and the
-test split is scored with those rules. Probabilities are cached in ``--out`` with the splits' ids, so
+test split is scored with those rules. Each model's test scores get 95 % intervals, and every model
+after the first the interval of its difference from the first on the same paragraphs (a paired bootstrap
+over test documents, ``metrics.score_intervals``): a difference whose interval spans 0 is one the test
+split cannot resolve. Probabilities are cached in ``--out`` with the splits' ids, so
 adding a model reruns only that model, and a changed split reruns them all.
 
     python scripts/bench/compare_models.py default runs/v9/model --names v8 v9 --average
@@ -17,7 +20,7 @@ import numpy as np
 
 from newsclf import Classifier
 from newsclf.data import label_arrays, read_records
-from newsclf.metrics import headline_scores, reweight, score_report, tuned_report
+from newsclf.metrics import HEADLINE, headline_scores, reweight, score_intervals, score_report, tuned_report
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -41,13 +44,26 @@ def probabilities(model: str, splits: dict, cache: Path, precision: str, batch_s
     return out
 
 
-def scores(truth: dict, probs: dict) -> dict:
-    """Dev scores with rules tuned on dev, and test scores with those rules."""
+def decided(probs: dict, rules: dict) -> tuple:
+    """A model's test ``(topic_probs, thresholds, stance_probs)`` under its dev rules (``score_report``'s order)."""
+    return probs["test"][0], rules["topic_thresholds"], reweight(probs["test"][1], rules["stance_prior_weights"])
+
+
+def scores(truth: dict, probs: dict, documents: list[str], reference: tuple | None) -> dict:
+    """Dev scores with rules tuned on dev, test scores with those rules and their intervals, and the
+    interval of the test difference from ``reference`` (the first model's ``decided`` test outputs)."""
     dev = tuned_report(truth["dev"][0], probs["dev"][0], truth["dev"][1], probs["dev"][1])
     rules = dev["rules"]
-    test = score_report(truth["test"][0], probs["test"][0], rules["topic_thresholds"], truth["test"][1],
-                        reweight(probs["test"][1], rules["stance_prior_weights"]))
-    return {"dev": headline_scores(dev), "test": headline_scores(test), "rules": rules}
+    topic_probs, thresholds, stance_probs = decided(probs, rules)
+    test = score_report(truth["test"][0], topic_probs, thresholds, truth["test"][1], stance_probs)
+    result = {"dev": headline_scores(dev), "test": headline_scores(test), "rules": rules,
+              "test_intervals": score_intervals(truth["test"][0], topic_probs, thresholds, truth["test"][1],
+                                                stance_probs, groups=documents)}
+    if reference is not None:
+        result["test_difference_intervals"] = score_intervals(truth["test"][0], topic_probs, thresholds,
+                                                              truth["test"][1], stance_probs, groups=documents,
+                                                              baseline=reference)
+    return result
 
 
 def main():
@@ -71,12 +87,21 @@ def main():
     if args.average and len(names) > 1:
         probs["+".join(names)] = {s: tuple(np.mean([probs[n][s][h] for n in names], 0) for h in (0, 1))
                                   for s in splits}
-    results = {n: scores(truth, p) for n, p in probs.items()}
-    print("| model | dev topic micro / macro / stance | test topic micro / macro / stance |\n|---|---|---|")
+    documents = [r.document for r in splits["test"]]
+    first, *others = probs
+    results = {first: scores(truth, probs[first], documents, None)}
+    reference = decided(probs[first], results[first]["rules"])
+    results |= {n: scores(truth, probs[n], documents, reference) for n in others}
+    print(f"| model | dev topic micro / macro / stance | test topic micro / macro / stance | test minus {first}, "
+          "95 % interval |\n|---|---|---|---|")
     for n, r in results.items():
-        cells = [" / ".join(f"{r[s][k]:.3f}" for k in ("topic_micro_f1", "topic_macro_f1", "stance_macro_f1"))
-                 for s in ("dev", "test")]
-        print(f"| {n} | {cells[0]} | {cells[1]} |")
+        cells = [" / ".join(f"{r[s][k]:.3f}" for k in HEADLINE) for s in ("dev", "test")]
+        difference = " / ".join(f"[{lo:+.3f}, {hi:+.3f}]" for lo, hi in
+                                (r["test_difference_intervals"][k] for k in HEADLINE)) if n != first else ""
+        print(f"| {n} | {cells[0]} | {cells[1]} | {difference} |")
+    print("test intervals (95 %, bootstrap over documents): " + "; ".join(
+        f"{n} " + " / ".join(f"[{lo:.3f}, {hi:.3f}]" for lo, hi in (r["test_intervals"][k] for k in HEADLINE))
+        for n, r in results.items()))
     (Path(args.out) / "compare.json").write_text(json.dumps(results, indent=1))
 
 

@@ -47,7 +47,7 @@ def cmd_evaluate(args) -> int:
     from .metrics import headline_scores
 
     out = args.out or os.path.join(args.model or "default-model", "eval")
-    report = evaluate_file(_classifier(args), args.data, out, batch_size=args.batch_size)
+    report = evaluate_file(_classifier(args), args.data, out, batch_size=args.batch_size, resamples=args.resamples)
     print(open(os.path.join(out, "report.md"), encoding="utf-8").read())
     print(f"report, plots and predictions written to {out}")
     print(json.dumps(headline_scores(report)))
@@ -192,14 +192,22 @@ def _model_options(p: argparse.ArgumentParser, batch: bool = True) -> None:
         p.add_argument("--batch-size", type=_positive_int, default=32)
 
 
-def _positive_int(value: str) -> int:
+def _whole_number(value: str, least: int, what: str) -> int:
     try:
         n = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {value!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {n}")
+        raise argparse.ArgumentTypeError(f"expected a {what} whole number, got {value!r}") from None
+    if n < least:
+        raise argparse.ArgumentTypeError(f"expected a {what} whole number, got {n}")
     return n
+
+
+def _positive_int(value: str) -> int:
+    return _whole_number(value, 1, "positive")
+
+
+def _count(value: str) -> int:
+    return _whole_number(value, 0, "non-negative")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -219,6 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("model", help="saved model folder or hub id ('default' for the bundled model)")
     e.add_argument("data")
     e.add_argument("--out", help="report folder (default MODEL/eval)")
+    e.add_argument("--resamples", type=_count, default=1000,
+                   help="bootstrap draws of whole documents for the scores' 95 %% intervals (0: none)")
     _model_options(e)
     e.set_defaults(func=cmd_evaluate)
 

@@ -2,13 +2,15 @@
 
 Topics: per-label precision/recall/F1, micro and macro F1, subset accuracy, and ECE over
 every (paragraph, topic) probability. Stance: accuracy, macro F1, per-class scores, the
-confusion matrix, and ECE of the top-class confidence.
+confusion matrix, and ECE of the top-class confidence. Intervals: a bootstrap over documents.
 """
 from __future__ import annotations
 
 import itertools
+import warnings
 
 import numpy as np
+from scipy.stats import DegenerateDataWarning, bootstrap
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 from .labels import STANCES, TOPICS
@@ -95,6 +97,84 @@ def headline_scores(report: dict) -> dict:
     """The three scores the project's targets and tables use, from a ``score_report``."""
     return {"topic_micro_f1": report["topics"]["micro_f1"], "topic_macro_f1": report["topics"]["macro_f1"],
             "stance_macro_f1": report["stance"]["macro_f1"]}
+
+
+HEADLINE = ("topic_micro_f1", "topic_macro_f1", "stance_macro_f1")
+
+
+def _f1(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> np.ndarray:
+    """F1 from (weighted) counts; 0 where a label is neither true nor predicted, as sklearn's zero_division=0."""
+    denominator = 2 * tp + fp + fn
+    return np.divide(2 * tp, denominator, out=np.zeros_like(denominator, dtype=float), where=denominator > 0)
+
+
+def _weighted_headline(weights, topic_true, topic_pred, stance_true, stance_pred) -> dict[str, np.ndarray]:
+    """The headline scores for each row of paragraph weights (resamples x paragraphs), from weighted counts."""
+    def counts(true, pred):
+        return (weights @ (true & pred), weights @ (~true & pred), weights @ (true & ~pred))
+
+    topic_tp, topic_fp, topic_fn = counts(topic_true, topic_pred)
+    stance_f1 = _f1(*counts(stance_true, stance_pred))
+    return {"topic_micro_f1": _f1(topic_tp.sum(-1), topic_fp.sum(-1), topic_fn.sum(-1)),
+            "topic_macro_f1": _f1(topic_tp, topic_fp, topic_fn).mean(-1), "stance_macro_f1": stance_f1.mean(-1)}
+
+
+def _decisions(topic_probs, thresholds, stance_probs) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean topic and one-hot stance decisions, as ``score_report`` makes them."""
+    topic_pred = np.asarray(topic_probs, float) >= np.asarray(thresholds)[None, :]
+    stance_probs = np.asarray(stance_probs, float)
+    return topic_pred, np.eye(stance_probs.shape[1], dtype=bool)[stance_probs.argmax(1)]
+
+
+def score_intervals(topic_true, topic_probs, thresholds, stance_true, stance_probs, groups=None, baseline=None,
+                    n_resamples: int = 1000, confidence: float = 0.95, seed: int = 0) -> dict[str, list[float]]:
+    """Percentile bootstrap intervals of the three headline scores (arguments as ``score_report``).
+
+    Resampling draws whole ``groups`` (one key per paragraph, e.g. its document; default: each paragraph
+    alone), since paragraphs of one article share a story and a framing and are not independent draws.
+    With ``baseline`` = ``(topic_probs, thresholds, stance_probs)`` of another model on the same paragraphs,
+    the intervals are of the difference (this model minus the baseline) on the same resamples: a paired test
+    of whether one model beats the other on this data.
+    """
+    topic_true = np.asarray(topic_true).astype(bool)
+    stance_true = np.asarray(stance_true).astype(int)
+    stance_true = np.eye(np.asarray(stance_probs).shape[1], dtype=bool)[stance_true]
+
+    def scored(model):
+        topic_pred, stance_pred = _decisions(*model)
+        return topic_true, topic_pred, stance_true, stance_pred
+
+    ours = scored((topic_probs, thresholds, stance_probs))
+    theirs = None if baseline is None else scored(baseline)
+    groups = np.arange(len(topic_true)) if groups is None else np.asarray(groups)
+    _, group_of = np.unique(groups, return_inverse=True)
+    n_groups = int(group_of.max()) + 1
+
+    def statistic(key):
+        def f(sample, axis=-1):
+            sample = np.asarray(sample, int)
+            drawn = sample.reshape(-1, n_groups)
+            counts = np.zeros(drawn.shape)
+            np.add.at(counts, (np.arange(len(drawn))[:, None], drawn), 1)
+            weights = counts[:, group_of]  # each paragraph weighs as often as its group was drawn
+            value = _weighted_headline(weights, *ours)[key]
+            if theirs is not None:
+                value = value - _weighted_headline(weights, *theirs)[key]
+            return value.reshape(sample.shape[:-1])
+        return f
+
+    out = {}
+    for key in HEADLINE:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateDataWarning)  # every resample scored alike: see below
+            result = bootstrap((np.arange(n_groups),), statistic(key), n_resamples=n_resamples, batch=100,
+                               vectorized=True, method="percentile", confidence_level=confidence,
+                               random_state=np.random.default_rng(seed))
+        low, high = result.confidence_interval
+        if np.isnan(low) or np.isnan(high):  # a degenerate distribution: its one value is the interval
+            low, high = np.nanmin(result.bootstrap_distribution), np.nanmax(result.bootstrap_distribution)
+        out[key] = [float(low), float(high)]
+    return out
 
 
 def tune_thresholds(y_true: np.ndarray, probs: np.ndarray) -> list[float]:
