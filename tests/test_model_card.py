@@ -30,6 +30,16 @@ def test_card_has_config_dev_scores_thresholds_and_test_scores_beside_the_baseli
     assert "stance prior weights pro_government 2, pro_opposition 1.5, neutral 1" in card
     assert "```yaml\na: 1\n```" in card and "Made for analysts." in card and "## Size" in card
     assert "Expected calibration error" in card and "| | pro_government | pro_opposition | neutral |" in card
+    assert "95 % intervals" not in card  # this report has none
+
+
+def test_card_gives_the_test_scores_intervals():
+    intervals = {"confidence": 0.95, "resamples": 1000, "documents": 25, "topic_micro_f1": [0.61, 0.83],
+                 "topic_macro_f1": [0.55, 0.8], "stance_macro_f1": [0.4, 0.7]}
+    card = render_model_card(name="m", base_model="e5", config_yaml="a: 1", thresholds=[.5] * 4, epochs=EPOCHS,
+                             test_report=report(0) | {"intervals": intervals})
+    assert ("95 % intervals (1000 bootstrap draws of the 25 documents, whole documents at a time): topic micro-F1 "
+            "[0.610, 0.830], topic macro-F1 [0.550, 0.800], stance macro-F1 [0.400, 0.700]") in card
 
 
 def test_card_without_a_test_split_has_no_test_section():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .evaluation import confusion_table
+from .evaluation import confusion_table, interval_lines
 from .labels import STANCES, TOPICS
 
 SUMMARY_SCORES = (("topic micro-F1", "topics", "micro_f1"), ("topic macro-F1", "topics", "macro_f1"),
@@ -65,7 +65,7 @@ def render_model_card(*, name: str, base_model: str, config_yaml: str, threshold
         t, s = test_report["topics"], test_report["stance"]
         lines += ["## Test-split scores", "", f"On `{Path(test_report.get('data', 'test')).name}` ({t['n']} "
                   "paragraphs), scored once after training:", ""]
-        lines += scores_table(test_report, baseline_report, baseline_name)
+        lines += scores_table(test_report, baseline_report, baseline_name) + interval_lines(test_report)
         lines += ["", "Stance confusion matrix (rows true, columns predicted):", "",
                   *confusion_table(s["confusion_matrix"]), "", "## Calibration", "",
                   f"Expected calibration error (10 equal-width bins): topics {t['ece']:.3f} (every paragraph x topic "
