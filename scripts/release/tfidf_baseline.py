@@ -48,6 +48,20 @@ def topic_probs(models, x):
     return np.stack([m.predict_proba(x)[:, 1] for m in models], axis=1)
 
 
+def floor_probabilities(train: list, splits: dict, topic_c: float, stance_c: float) -> dict:
+    """The floor fitted on ``train`` at the given strengths: ``{split: (topic_probs, stance_probs)}`` for ``splits``
+    (``{name: records}``), as ``scripts/bench/compare_models.py`` compares it with trained models."""
+    vec = features()
+    x = vec.fit_transform([normalize_arabic(r.text) for r in train])
+    topic_true, stance_true = label_arrays(train)
+    topic_models, stance_model = fit_topics(x, topic_true, topic_c), fit_stance(x, stance_true, stance_c)
+    out = {}
+    for name, records in splits.items():
+        features_of = vec.transform([normalize_arabic(r.text) for r in records])
+        out[name] = (topic_probs(topic_models, features_of), stance_model.predict_proba(features_of))
+    return out
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("data_dir")
