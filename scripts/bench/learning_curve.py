@@ -4,7 +4,9 @@ fitted on the same shares (the same documents: both use ``newsclf.trainer.train_
 Each ``--run FRACTION RUN_DIR`` is a finished ``newsclf train`` run made with
 ``--data.train_fraction FRACTION``; the floor is fitted here. Both sides are scored on dev the
 same way: through their inference path, with the decision rules (topic thresholds, stance prior
-weights) tuned on dev. Writes ``curve.json`` and ``learning_curve.png`` into ``--out``.
+weights) tuned on dev. Writes ``curve.json`` and ``learning_curve.png`` into ``--out``. Each point's
+scores are kept in ``--out`` (the floor's report, ``model-<fraction>.json`` naming its run), so a point
+scored once, say while a longer run still trains, is not scored again.
 
     newsclf train configs/default.yaml --data.train_fraction 0.25 --output.dir ../runs/curve/m25
     python scripts/bench/learning_curve.py data --run 0.25 runs/curve/m25 --run 0.5 runs/curve/m50 \
@@ -52,12 +54,19 @@ def main():
     points = []
     for fraction, run in sorted(args.run, key=lambda r: float(r[0])):
         floor_dir = out / f"tfidf-{float(fraction):g}"
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "release" / "tfidf_baseline.py"), args.data_dir,
-                        "--train-fraction", fraction, "--seed", str(args.seed), "--out", str(floor_dir)], check=True)
+        if not (floor_dir / "report.json").is_file():
+            subprocess.run([sys.executable, str(ROOT / "scripts" / "release" / "tfidf_baseline.py"), args.data_dir,
+                            "--train-fraction", fraction, "--seed", str(args.seed), "--out", str(floor_dir)],
+                           check=True)
         floor = json.loads((floor_dir / "report.json").read_text())
+        kept = out / f"model-{float(fraction):g}.json"
+        model = json.loads(kept.read_text()) if kept.is_file() else {}
+        if model.get("run") != str(Path(run).resolve()):
+            model = {"run": str(Path(run).resolve()),
+                     "scores": model_dev_scores(Path(run) / "model", Path(args.data_dir) / "dev.jsonl")}
+            kept.write_text(json.dumps(model, indent=1))
         points.append({"fraction": float(fraction), "paragraphs": floor["train_paragraphs"], "run": run,
-                       "model": model_dev_scores(Path(run) / "model", Path(args.data_dir) / "dev.jsonl"),
-                       "tfidf": floor["dev"]})
+                       "model": model["scores"], "tfidf": floor["dev"]})
     (out / "curve.json").write_text(json.dumps(points, indent=1))
     fig, axes = plt.subplots(1, len(SCORES), figsize=(12, 3.6), sharey=True)
     for ax, (key, title) in zip(axes, SCORES):
