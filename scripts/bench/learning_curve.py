@@ -10,7 +10,7 @@ scored once, say while a longer run still trains, is not scored again.
 
     newsclf train configs/default.yaml --data.train_fraction 0.25 --output.dir ../runs/curve/m25
     python scripts/bench/learning_curve.py data --run 0.25 runs/curve/m25 --run 0.5 runs/curve/m50 \
-        --run 1.0 runs/default --out runs/curve
+        --run 1.0 runs/default --out runs/curve --note 1.0 "the shipped model"
 """
 import argparse
 import json
@@ -48,7 +48,10 @@ def main():
     p.add_argument("--run", nargs=2, action="append", metavar=("FRACTION", "RUN_DIR"), required=True)
     p.add_argument("--seed", type=int, default=42, help="the runs' training.seed")
     p.add_argument("--out", required=True)
+    p.add_argument("--note", nargs=2, action="append", default=[], metavar=("FRACTION", "TEXT"),
+                   help="what a point's run was, for the model card's notes under the table")
     args = p.parse_args()
+    notes = {float(fraction): text for fraction, text in args.note}
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     points = []
@@ -66,7 +69,8 @@ def main():
                      "scores": model_dev_scores(Path(run) / "model", Path(args.data_dir) / "dev.jsonl")}
             kept.write_text(json.dumps(model, indent=1))
         points.append({"fraction": float(fraction), "paragraphs": floor["train_paragraphs"], "run": run,
-                       "model": model["scores"], "tfidf": floor["dev"]})
+                       "model": model["scores"], "tfidf": floor["dev"],
+                       **({"note": notes[float(fraction)]} if float(fraction) in notes else {})})
     (out / "curve.json").write_text(json.dumps(points, indent=1))
     fig, axes = plt.subplots(1, len(SCORES), figsize=(12, 3.6), sharey=True)
     for ax, (key, title) in zip(axes, SCORES):
@@ -74,7 +78,10 @@ def main():
         ax.plot(x, [p["model"][key] for p in points], "o-", label="newsclf (e5-small, fine-tuned)")
         ax.plot(x, [p["tfidf"][key] for p in points], "s--", label="TF-IDF + logistic regression")
         ax.set_title(title)
-        ax.set_xlabel("train paragraphs")
+        ax.set_xscale("log", base=2)  # a learning curve gains about the same per doubling of the data
+        ax.set_xticks(x, [f"{n:,}\n({p['fraction']:.0%})" for n, p in zip(x, points)])
+        ax.minorticks_off()
+        ax.set_xlabel("train paragraphs (log scale)")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("dev score")
     axes[0].legend(loc="lower right", fontsize=8)

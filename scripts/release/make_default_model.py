@@ -106,9 +106,10 @@ def curve_section(path: Path) -> str:
              f"{p['tfidf']['topic_micro_f1']:.3f} | {p['model']['stance_macro_f1']:.3f} | "
              f"{p['tfidf']['stance_macro_f1']:.3f} |" for p in points]
     full = max(p["paragraphs"] for p in points)
+    notes = [f"- {p['fraction']:.0%}: {p['note']}" for p in points if p.get("note")]
     return ("## Learning curve (dev split)\n\nMeasured when the full train split held " f"{full:,} paragraphs "
             "(`scripts/bench/learning_curve.py`; each side's rules tuned on dev).\n\n"
-            "![learning curve](learning_curve.png)\n\n" + "\n".join(rows))
+            "![learning curve](learning_curve.png)\n\n" + "\n".join(rows + ([""] + notes if notes else [])))
 
 
 def export_int8(shipped: Classifier) -> None:
